@@ -1,0 +1,21 @@
+"""ALS movie recommender: MovieLens loading, ALS fitting, the fitted model, title search."""
+
+from recommender.als import ALSConfig, ALSTrainer, Factors
+from recommender.data import Catalog, Movie, Ratings
+from recommender.model import ALSModel, RankingConfig
+from recommender.titles import TitleIndex, TitleMatch
+from recommender.vocab import Vocabulary
+
+__all__ = [
+    "ALSConfig",
+    "ALSModel",
+    "ALSTrainer",
+    "Catalog",
+    "Factors",
+    "Movie",
+    "RankingConfig",
+    "Ratings",
+    "TitleIndex",
+    "TitleMatch",
+    "Vocabulary",
+]

@@ -1,0 +1,154 @@
+"""Benchmarks: ALS seconds per iteration and peak memory, title search and recommend latency.
+
+Each ALS size runs in its own child process so its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.als import ALSConfig, ALSTrainer, to_csr
+from recommender.data import Catalog
+
+log = logging.getLogger(__name__)
+
+SYNTHETIC = {  # ratings, users, movies
+    "1M": (1_000_000, 6_000, 4_000),
+    "10M": (10_000_000, 70_000, 10_000),
+    "25M": (25_000_000, 160_000, 60_000),
+}
+ML32M_TITLES = 87_585
+
+
+def synthetic_matrix(n_ratings: int, n_users: int, n_items: int, seed: int = 0) -> sp.csr_matrix:
+    """Power-law users×movies ratings (1..5 from a planted low-rank taste), deduplicated."""
+    rng = np.random.default_rng(seed)
+    user_w = rng.pareto(1.2, n_users) + 1
+    item_w = 1.0 / np.arange(1, n_items + 1) ** 0.9
+    users = rng.choice(n_users, n_ratings, p=user_w / user_w.sum()).astype(np.int32)
+    items = rng.choice(n_items, n_ratings, p=item_w / item_w.sum()).astype(np.int32)
+    taste_u = rng.standard_normal((n_users, 4)).astype(np.float32)
+    taste_i = rng.standard_normal((n_items, 4)).astype(np.float32)
+    raw = np.einsum("ij,ij->i", taste_u[users], taste_i[items]) * 0.5 + 3.5
+    stars = np.clip(np.rint(raw + rng.normal(0, 0.7, n_ratings)), 1, 5).astype(np.float32)
+    m = to_csr(users, items, stars, (n_users, n_items))
+    m.data = np.clip(m.data, 1, 5)  # duplicate pairs were summed; keep them on the scale
+    return m
+
+
+def _als_one(size: str, factors: int, iterations: int, data_dir: Path) -> dict[str, object]:
+    """Time a fit of one size in this process (called in a child)."""
+    if size in SYNTHETIC:
+        matrix = synthetic_matrix(*SYNTHETIC[size])
+    else:
+        from recommender.cli import load_dataset
+
+        ml = load_dataset(size, data_dir, progress=False)
+        r = ml.ratings
+        users, items = np.unique(r.users, return_inverse=True)[1], None
+        items = np.searchsorted(ml.catalog.movie_ids, r.items)
+        matrix = to_csr(users, items, r.ratings, (int(users.max()) + 1, len(ml.catalog)))
+    cfg = ALSConfig(factors=factors, iterations=iterations)
+    explicit_only = ALSConfig(factors=factors, iterations=iterations, implicit_factors=0)
+    t0 = time.perf_counter()
+    ALSTrainer(cfg).fit(matrix)
+    both = (time.perf_counter() - t0) / iterations
+    t0 = time.perf_counter()
+    ALSTrainer(explicit_only).fit(matrix)
+    explicit = (time.perf_counter() - t0) / iterations
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "dataset": size,
+        "factors": factors,
+        "ratings": int(matrix.nnz),
+        "seconds_per_iteration": round(explicit, 4),
+        "seconds_per_iteration_with_preference": round(both, 4),
+        "peak_rss_mb": round(peak, 1),
+    }
+
+
+def _percentiles(samples_ms: list[float]) -> dict[str, float]:
+    arr = np.asarray(samples_ms)
+    return {"p50": round(float(np.median(arr)), 4), "p99": round(float(np.percentile(arr, 99)), 4)}
+
+
+def synthetic_catalog(n: int, words: list[str], seed: int = 0) -> Catalog:
+    """A catalog of `n` plausible titles built from real title words (ml-32m-sized search)."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(1, 6, n)
+    pool = np.asarray(words)
+    titles = [
+        " ".join(pool[rng.integers(0, len(pool), k)]).title() + f" ({rng.integers(1920, 2024)})"
+        for k in lengths
+    ]
+    return Catalog.build(list(range(1, n + 1)), titles, [[] for _ in range(n)])
+
+
+def latency_bench(dataset: str, data_dir: Path) -> dict[str, object]:
+    """Title search latency on an ml-32m-sized catalog and recommend latency on ml-100k."""
+    from recommender.cli import fit_full, load_dataset, title_index
+    from recommender.titles import TitleIndex, normalize
+
+    ml = load_dataset(dataset, data_dir, progress=False)
+    words = sorted({w for t in ml.catalog.titles for w in normalize(t).split() if w.isalpha()})
+    big = synthetic_catalog(ML32M_TITLES, words)
+    index = TitleIndex(big, np.random.default_rng(1).pareto(1.0, len(big)))
+    queries = ["the usual suspects", "shawshenk", "pulp fictoin", "alien", "star wars 1977"]
+    queries += [t.rsplit(" (", 1)[0].lower()[:-1] for t in big.titles[:: len(big) // 95][:95]]
+    search_ms = []
+    for q in queries * 3:
+        t0 = time.perf_counter()
+        index.search(q, 25)
+        search_ms.append((time.perf_counter() - t0) * 1000)
+    small = title_index(ml)
+    small_ms = []
+    for q in queries:
+        t0 = time.perf_counter()
+        small.search(q, 25)
+        small_ms.append((time.perf_counter() - t0) * 1000)
+    model = fit_full(ml)
+    rec_ms = []
+    for user in model.users.ids[:500]:
+        t0 = time.perf_counter()
+        model.recommend(int(user), 10)
+        rec_ms.append((time.perf_counter() - t0) * 1000)
+    return {
+        "search_ms": _percentiles(search_ms),
+        "search_titles": len(big),
+        "search_ms_ml100k": _percentiles(small_ms),
+        "recommend_ms": _percentiles(rec_ms),
+    }
+
+
+def run_bench(
+    dataset: str, data_dir: Path, sizes: list[str], factors: list[int], iterations: int = 3
+) -> dict[str, object]:
+    """Run every ALS size × factors in a child process, then the latency benchmarks here."""
+    als = []
+    for size in sizes:
+        for k in factors:
+            code = (
+                "import json,sys; from pathlib import Path; from recommender.bench import _als_one;"
+                f"print(json.dumps(_als_one({size!r}, {k}, {iterations}, Path({str(data_dir)!r}))))"
+            )
+            log.info("benchmarking ALS on %s with %d factors", size, k)
+            out = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=False
+            )
+            if out.returncode != 0:
+                log.error("bench %s/%d failed: %s", size, k, out.stderr.strip()[-2000:])
+                als.append({"dataset": size, "factors": k, "error": out.stderr.strip()[-300:]})
+                continue
+            row = json.loads(out.stdout.strip().splitlines()[-1])
+            log.info("%s", row)
+            als.append(row)
+    return {"als": als, **latency_bench(dataset, data_dir)}

@@ -1,0 +1,219 @@
+"""`python -m recommender`: demo, evaluate, recommend, similar, search, fit and bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from recommender.als import ALSConfig
+from recommender.data import Catalog
+from recommender.download import ensure_dataset, resolve_movielens_dir
+from recommender.model import ALSModel
+from recommender.movielens import MovieLens, load_movielens
+from recommender.titles import TitleIndex
+from recommender.vocab import Vocabulary
+
+log = logging.getLogger("recommender")
+
+
+def load_dataset(name: str, data_dir: Path, progress: bool = True) -> MovieLens:
+    """Find (or download) a dataset and parse it, caching parsed arrays under data_dir."""
+    folder = ensure_dataset(name, data_dir, resolve_movielens_dir(), progress=progress)
+    return load_movielens(name, folder, cache_dir=data_dir / "cache")
+
+
+def fit_full(ml: MovieLens, config: ALSConfig | None = None) -> ALSModel:
+    """Fit on every rating of a dataset with the catalog as the movie vocabulary."""
+    return ALSModel.fit(ml.ratings, config, items=Vocabulary(ml.catalog.movie_ids))
+
+
+def title_index(ml: MovieLens) -> TitleIndex:
+    """A title index whose near-ties go to the more-rated movie."""
+    rows = np.searchsorted(ml.catalog.movie_ids, ml.ratings.items)
+    return TitleIndex(ml.catalog, np.bincount(rows, minlength=len(ml.catalog)))
+
+
+def _rows(catalog: Catalog, ids: object, scores: object) -> list[dict[str, object]]:
+    return [
+        {"movie_id": int(m), "title": catalog.title(int(m)), "score": round(float(s), 4)}
+        for m, s in zip(ids, scores, strict=True)  # type: ignore[call-overload]
+    ]
+
+
+def _table(title: str, rows: list[dict[str, object]], score_name: str) -> str:
+    width = max([len(str(r["title"])) for r in rows] + [5])
+    lines = [title, f"{'Rank':>4}  {'Movie':<{width}}  {score_name:>10}"]
+    lines += [
+        f"{k:>4}  {r['title']!s:<{width}}  {float(r['score']):>10.3f}"  # type: ignore[arg-type]
+        for k, r in enumerate(rows, 1)
+    ]
+    return "\n".join(lines)
+
+
+def _emit(args: argparse.Namespace, payload: object, text: str) -> None:
+    sys.stdout.write((json.dumps(payload, indent=2) if args.json else text) + "\n")
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    """The seed notebook's two tables: top picks for a sample user, movies like Se7en."""
+    ml = load_dataset(args.dataset, args.data_dir)
+    model = fit_full(ml)
+    user = int(ml.ratings.users[0])
+    ids, stars = model.recommend(user, args.n)
+    seven = title_index(ml).resolve("se7en").movie
+    if seven is None:
+        raise SystemExit("Se7en is not in this catalog")
+    sim_ids, sims = model.similar_items(seven.movie_id, args.n)
+    recs, similar = _rows(ml.catalog, ids, stars), _rows(ml.catalog, sim_ids, sims)
+    _emit(
+        args,
+        {"user": user, "recommendations": recs, "similar_to": seven.title, "similar": similar},
+        _table(f"Top recommendations for user {user}", recs, "Predicted")
+        + "\n\n"
+        + _table(f"Movies similar to {seven.title}", similar, "Similarity"),
+    )
+
+
+def cmd_recommend(args: argparse.Namespace) -> None:
+    """Top-N for one MovieLens user."""
+    ml = load_dataset(args.dataset, args.data_dir)
+    model = fit_full(ml)
+    if not model.has_user(args.user):
+        raise SystemExit(f"unknown user {args.user}")
+    ids, stars = model.recommend(args.user, args.n)
+    rows = _rows(ml.catalog, ids, stars)
+    _emit(args, rows, _table(f"Top recommendations for user {args.user}", rows, "Predicted"))
+
+
+def cmd_similar(args: argparse.Namespace) -> None:
+    """Movies similar to the movie a title query resolves to."""
+    ml = load_dataset(args.dataset, args.data_dir)
+    model = fit_full(ml)
+    found = title_index(ml).resolve(args.query)
+    if found.movie is None:
+        options = ", ".join(c.title for c in found.candidates) or "no close titles"
+        raise SystemExit(f"{args.query!r} is ambiguous or unknown; did you mean: {options}")
+    ids, sims = model.similar_items(found.movie.movie_id, args.n)
+    rows = _rows(ml.catalog, ids, sims)
+    _emit(args, rows, _table(f"Movies similar to {found.movie.title}", rows, "Similarity"))
+
+
+def cmd_search(args: argparse.Namespace) -> None:
+    """Fuzzy title search."""
+    ml = load_dataset(args.dataset, args.data_dir)
+    matches = title_index(ml).search(args.query, args.limit)
+    rows = [{"movie_id": m.movie_id, "title": m.title, "score": m.score} for m in matches]
+    _emit(args, rows, _table(f"Titles matching {args.query!r}", rows, "Score") if rows else "")
+
+
+def cmd_fit(args: argparse.Namespace) -> None:
+    """Fit on the whole dataset and write a snapshot."""
+    from recommender.snapshot import save_model
+
+    ml = load_dataset(args.dataset, args.data_dir)
+    model = fit_full(ml)
+    out = args.out or args.data_dir / "models" / f"{args.dataset}.npz"
+    path = save_model(model, out)
+    payload = {"snapshot": str(path), "fingerprint": model.fingerprint, **model.meta}
+    _emit(args, payload, f"wrote {path} (fit {model.meta['fit_seconds']} s)")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    """RMSE/MAE and ranking quality on the canonical folds."""
+    from recommender.evaluate import evaluate
+
+    ml = load_dataset(args.dataset, args.data_dir)
+    result = evaluate(ml, tuple(f.strip() for f in args.folds.split(",") if f.strip()))
+    lines = [f"{'fold':<5} {'rmse':>7} {'mae':>7} {'fit s':>7}"]
+    for row in result["folds"]:  # type: ignore[attr-defined]
+        lines.append(
+            f"{row['fold']:<5} {row['rmse']:>7.4f} {row['mae']:>7.4f} {row['fit_seconds']:>7.2f}"
+        )
+    rank = result["ranking"]
+    lines.append(f"mean RMSE {result['rmse_mean']:.4f}  MAE {result['mae_mean']:.4f}")
+    for name in ("model", "popularity"):
+        r = rank[name]  # type: ignore[index]
+        lines.append(f"{name:<10} precision@10 {r['precision']:.4f}  NDCG@10 {r['ndcg']:.4f}")
+    _emit(args, result, "\n".join(lines))
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    """ALS seconds per iteration and memory, search and recommend latency."""
+    from recommender.bench import run_bench
+
+    result = run_bench(
+        args.dataset,
+        args.data_dir,
+        sizes=[s.strip() for s in args.sizes.split(",") if s.strip()],
+        factors=[int(f) for f in args.factors.split(",") if f.strip()],
+        iterations=args.iterations,
+    )
+    lines = [f"{'dataset':<10} {'factors':>7} {'s/iter':>8} {'peak MB':>8}"]
+    for row in result["als"]:
+        lines.append(
+            f"{row['dataset']:<10} {row['factors']:>7} "
+            f"{row['seconds_per_iteration']:>8.3f} {row['peak_rss_mb']:>8.0f}"
+        )
+    for key in ("search_ms", "recommend_ms"):
+        lines.append(f"{key}: p50 {result[key]['p50']:.3f}  p99 {result[key]['p99']:.3f}")
+    _emit(args, result, "\n".join(lines))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Argument parser shared by `python -m recommender` and the `movierec` script."""
+    p = argparse.ArgumentParser(prog="python -m recommender", description=__doc__)
+    p.add_argument("--dataset", default="ml-100k", help="MovieLens dataset (default ml-100k)")
+    p.add_argument("--data-dir", type=Path, default=Path("data"), help="runtime data folder")
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    sub = p.add_subparsers(dest="command")
+    d = sub.add_parser("demo", help="the seed's two tables (default)")
+    d.add_argument("-n", type=int, default=10)
+    d.set_defaults(func=cmd_demo)
+    e = sub.add_parser("evaluate", help="RMSE/MAE and precision/NDCG@10 on ml-100k folds")
+    e.add_argument("--folds", default="u1,u2,u3,u4,u5")
+    e.set_defaults(func=cmd_evaluate)
+    r = sub.add_parser("recommend", help="top-N for a MovieLens user")
+    r.add_argument("--user", type=int, required=True)
+    r.add_argument("-n", type=int, default=10)
+    r.set_defaults(func=cmd_recommend)
+    s = sub.add_parser("similar", help="movies similar to a title")
+    s.add_argument("query")
+    s.add_argument("-n", type=int, default=10)
+    s.set_defaults(func=cmd_similar)
+    q = sub.add_parser("search", help="fuzzy title search")
+    q.add_argument("query")
+    q.add_argument("--limit", type=int, default=10)
+    q.set_defaults(func=cmd_search)
+    f = sub.add_parser("fit", help="fit on the whole dataset and write a snapshot")
+    f.add_argument("--out", type=Path, default=None)
+    f.set_defaults(func=cmd_fit)
+    b = sub.add_parser("bench", help="ALS, search and recommend benchmarks")
+    b.add_argument("--sizes", default="ml-100k,1M,10M")
+    b.add_argument("--factors", default="64")
+    b.add_argument("--iterations", type=int, default=3)
+    b.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: parse arguments, log to stderr, run one command."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.command is None:
+        args = build_parser().parse_args([*(argv or sys.argv[1:]), "demo"])
+    try:
+        args.func(args)
+    except (ValueError, FileNotFoundError, OSError) as exc:
+        log.error("%s", exc)
+        return 2
+    return 0

@@ -1,0 +1,196 @@
+"""In-memory rating and catalog containers shared by loaders, the model and the bot."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+_YEAR_RE = re.compile(r"\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
+
+
+@dataclass(frozen=True)
+class Ratings:
+    """Column arrays of (user, item, rating, timestamp); no per-row Python objects."""
+
+    users: np.ndarray
+    items: np.ndarray
+    ratings: np.ndarray
+    timestamps: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.users)
+        if not (len(self.items) == len(self.ratings) == len(self.timestamps) == n):
+            raise ValueError("rating columns must have equal lengths")
+
+    @classmethod
+    def build(
+        cls,
+        users: np.ndarray | list[int],
+        items: np.ndarray | list[int],
+        ratings: np.ndarray | list[float],
+        timestamps: np.ndarray | list[int] | None = None,
+    ) -> Ratings:
+        """Build from anything array-like with canonical dtypes (ids int64 when they need it)."""
+        u = np.asarray(users)
+        u = u.astype(np.int32) if u.size == 0 or np.abs(u).max() < 2**31 else u.astype(np.int64)
+        r = np.asarray(ratings, dtype=np.float32)
+        ts = np.zeros(len(r), np.int64) if timestamps is None else np.asarray(timestamps, np.int64)
+        return cls(u, np.asarray(items, dtype=np.int32), r, ts)
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+    def subset(self, mask_or_index: np.ndarray) -> Ratings:
+        """Rows selected by a boolean mask or an index array."""
+        return Ratings(
+            self.users[mask_or_index],
+            self.items[mask_or_index],
+            self.ratings[mask_or_index],
+            self.timestamps[mask_or_index],
+        )
+
+    def concat(self, other: Ratings) -> Ratings:
+        """Both sets of rows; user ids widen to int64 if either side needs it."""
+        udt = np.result_type(self.users.dtype, other.users.dtype)
+        return Ratings(
+            np.concatenate([self.users.astype(udt), other.users.astype(udt)]),
+            np.concatenate([self.items, other.items]),
+            np.concatenate([self.ratings, other.ratings]),
+            np.concatenate([self.timestamps, other.timestamps]),
+        )
+
+    def fingerprint(self) -> str:
+        """Content hash of who rated what how; identifies the data a model was fitted on."""
+        h = hashlib.sha256()
+        for arr in (self.users.astype(np.int64), self.items.astype(np.int64), self.ratings):
+            h.update(np.ascontiguousarray(arr).tobytes())
+        return h.hexdigest()[:32]
+
+    def dedupe_latest(self) -> Ratings:
+        """Keep one rating per (user, item): the latest by timestamp, then by position."""
+        if len(self) == 0:
+            return self
+        order = np.lexsort((np.arange(len(self)), self.timestamps, self.items, self.users))
+        u, i = self.users[order], self.items[order]
+        last = np.ones(len(order), dtype=bool)
+        last[:-1] = (u[1:] != u[:-1]) | (i[1:] != i[:-1])
+        keep = np.sort(order[last])
+        return self.subset(keep) if len(keep) != len(self) else self
+
+
+@dataclass(frozen=True)
+class Movie:
+    """One catalog entry as the bot shows it."""
+
+    movie_id: int
+    title: str
+    year: int | None
+    genres: tuple[str, ...]
+    imdb_url: str | None
+    tmdb_url: str | None
+
+
+@dataclass
+class Catalog:
+    """Movie metadata in parallel arrays, indexed by row; `aliases` maps merged ids."""
+
+    movie_ids: np.ndarray
+    titles: list[str]
+    years: np.ndarray
+    genre_names: tuple[str, ...]
+    genre_masks: np.ndarray
+    imdb_urls: list[str]
+    tmdb_ids: np.ndarray
+    aliases: dict[int, int] = field(default_factory=dict)
+    _rows: dict[int, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.movie_ids = np.asarray(self.movie_ids, dtype=np.int32)
+        self._rows = {int(m): r for r, m in enumerate(self.movie_ids.tolist())}
+
+    @classmethod
+    def build(
+        cls,
+        movie_ids: list[int],
+        titles: list[str],
+        genre_lists: list[list[str]],
+        imdb_urls: list[str] | None = None,
+        tmdb_ids: list[int] | None = None,
+        genre_names: tuple[str, ...] | None = None,
+        aliases: dict[int, int] | None = None,
+    ) -> Catalog:
+        """Build from per-movie lists; years come from the "(YYYY)" suffix of each title."""
+        names = genre_names or tuple(sorted({g for gl in genre_lists for g in gl}))
+        if len(names) > 31:
+            raise ValueError("at most 31 genres are supported")
+        bit = {g: 1 << k for k, g in enumerate(names)}
+        masks = np.array([sum(bit[g] for g in set(gl) if g in bit) for gl in genre_lists], np.int32)
+        n = len(movie_ids)
+        return cls(
+            movie_ids=np.asarray(movie_ids, dtype=np.int32),
+            titles=list(titles),
+            years=np.array([parse_year(t) or 0 for t in titles], dtype=np.int16),
+            genre_names=names,
+            genre_masks=masks,
+            imdb_urls=list(imdb_urls) if imdb_urls is not None else [""] * n,
+            tmdb_ids=np.asarray(tmdb_ids if tmdb_ids is not None else [0] * n, dtype=np.int32),
+            aliases=dict(aliases or {}),
+        )
+
+    def __len__(self) -> int:
+        return len(self.movie_ids)
+
+    def __contains__(self, movie_id: object) -> bool:
+        try:
+            return self.canonical(int(movie_id)) in self._rows  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            return False
+
+    def canonical(self, movie_id: int) -> int:
+        """The id a merged duplicate now lives under (identity for everything else)."""
+        return self.aliases.get(int(movie_id), int(movie_id))
+
+    def row(self, movie_id: int) -> int:
+        """Row of a movie id; ValueError when unknown."""
+        try:
+            return self._rows[self.canonical(movie_id)]
+        except KeyError:
+            raise ValueError(f"unknown movie id {movie_id}") from None
+
+    def title(self, movie_id: int) -> str:
+        """Display title of a movie id."""
+        return self.titles[self.row(movie_id)]
+
+    def genres_of_row(self, row: int) -> tuple[str, ...]:
+        """Genre names of a row, in catalog genre order."""
+        m = int(self.genre_masks[row])
+        return tuple(g for k, g in enumerate(self.genre_names) if m >> k & 1)
+
+    def genre_mask(self, genre: str) -> int:
+        """Bit of one genre name (case-insensitive); ValueError when unknown."""
+        for k, g in enumerate(self.genre_names):
+            if g.lower() == genre.strip().lower():
+                return 1 << k
+        raise ValueError(f"unknown genre {genre!r}; known: {', '.join(self.genre_names)}")
+
+    def movie(self, movie_id: int) -> Movie:
+        """Everything the catalog knows about one movie."""
+        r = self.row(movie_id)
+        tmdb = int(self.tmdb_ids[r])
+        return Movie(
+            movie_id=int(self.movie_ids[r]),
+            title=self.titles[r],
+            year=int(self.years[r]) or None,
+            genres=self.genres_of_row(r),
+            imdb_url=self.imdb_urls[r] or None,
+            tmdb_url=f"https://www.themoviedb.org/movie/{tmdb}" if tmdb > 0 else None,
+        )
+
+
+def parse_year(title: str) -> int | None:
+    """Release year from a MovieLens title such as "Heat (1995)"."""
+    m = _YEAR_RE.search(title)
+    return int(m.group(1)) if m else None

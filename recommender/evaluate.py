@@ -1,0 +1,113 @@
+"""Accuracy (RMSE/MAE) and top-N ranking quality on the canonical ml-100k folds."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.als import ALSConfig
+from recommender.data import Ratings
+from recommender.model import ALSModel, RankingConfig
+from recommender.movielens import MovieLens, load_fold
+from recommender.vocab import Vocabulary
+
+log = logging.getLogger(__name__)
+
+FOLDS = ("u1", "u2", "u3", "u4", "u5")
+
+
+def error_metrics(model: ALSModel, test: Ratings) -> tuple[float, float]:
+    """RMSE and MAE of clipped predictions on held-out ratings (unknown users get mu + biases)."""
+    f = model.factors
+    u = model.users.numbers(test.users, missing="negative")
+    i = model.items.numbers(test.items)
+    known = u >= 0
+    pred = f.mu + f.item_bias[i]
+    uk, ik = u[known], i[known]
+    pred[known] += f.user_bias[uk] + np.einsum("ij,ij->i", f.user_factors[uk], f.item_factors[ik])
+    pred = np.clip(pred, *model.rating_range)
+    err = pred.astype(np.float64) - test.ratings
+    return float(np.sqrt(np.mean(err**2))), float(np.mean(np.abs(err)))
+
+
+def _ranking_scores(
+    top: np.ndarray, relevant: sp.csr_matrix, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-user precision@k and binary NDCG@k of top-k index lists against relevant sets."""
+    hits = np.zeros(top.shape, dtype=bool)
+    for r in range(top.shape[0]):
+        rel = relevant.indices[relevant.indptr[r] : relevant.indptr[r + 1]]
+        hits[r] = np.isin(top[r], rel)
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    dcg = hits.astype(np.float64) @ discounts
+    n_rel = np.minimum(np.diff(relevant.indptr), k)
+    idcg = np.cumsum(discounts)[np.maximum(n_rel, 1) - 1]
+    return hits.sum(1) / k, dcg / idcg
+
+
+def ranking_metrics(
+    model: ALSModel, test: Ratings, k: int = 10, threshold: float = 4.0
+) -> dict[str, dict[str, float]]:
+    """Precision@k and NDCG@k for the model and a popularity baseline (train items excluded)."""
+    rel_mask = test.ratings >= threshold
+    u = model.users.numbers(test.users[rel_mask], missing="negative")
+    i = model.items.numbers(test.items[rel_mask])
+    keep = u >= 0
+    relevant = sp.csr_matrix(
+        (np.ones(int(keep.sum())), (u[keep], i[keep])), shape=(len(model.users), len(model.items))
+    )
+    rows = np.flatnonzero(np.diff(relevant.indptr) > 0)
+    relevant = relevant[rows]
+    model_top = model.recommend_batch(rows, k)
+    pop = model.item_counts.astype(np.float64)
+    pop_scores = np.repeat(pop[None, :], len(rows), axis=0)
+    seen = model.user_items[rows]
+    pop_scores[np.repeat(np.arange(len(rows)), np.diff(seen.indptr)), seen.indices] = -np.inf
+    pop_top = np.argsort(-pop_scores, axis=1, kind="stable")[:, :k]
+    out = {}
+    for name, top in (("model", model_top), ("popularity", pop_top)):
+        p, n = _ranking_scores(top, relevant, k)
+        out[name] = {"precision": float(p.mean()), "ndcg": float(n.mean())}
+    return out
+
+
+def evaluate(
+    ml: MovieLens,
+    folds: tuple[str, ...] = FOLDS,
+    config: ALSConfig | None = None,
+    ranking: RankingConfig | None = None,
+    k: int = 10,
+) -> dict[str, object]:
+    """Fit on each uN.base and score on uN.test: errors, fit time and ranking per fold."""
+    if ml.name != "ml-100k":
+        raise ValueError("the canonical folds exist only for ml-100k")
+    config = config or ALSConfig()
+    items = Vocabulary(ml.catalog.movie_ids)
+    rows: list[dict[str, object]] = []
+    rank_sums: dict[str, dict[str, float]] = {}
+    for fold in folds:
+        train, test = load_fold(ml.path, fold, ml.catalog)
+        start = time.perf_counter()
+        model = ALSModel.fit(train, config, items=items, ranking=ranking)
+        seconds = time.perf_counter() - start
+        rmse, mae = error_metrics(model, test)
+        ranks = ranking_metrics(model, test, k)
+        log.info("fold %s: rmse %.4f mae %.4f fit %.2fs %s", fold, rmse, mae, seconds, ranks)
+        rows.append(
+            {"fold": fold, "rmse": rmse, "mae": mae, "fit_seconds": round(seconds, 3), **ranks}
+        )
+        for name, vals in ranks.items():
+            acc = rank_sums.setdefault(name, {"precision": 0.0, "ndcg": 0.0})
+            for key, v in vals.items():
+                acc[key] += v / len(folds)
+    return {
+        "folds": rows,
+        "rmse_mean": float(np.mean([r["rmse"] for r in rows])),
+        "mae_mean": float(np.mean([r["mae"] for r in rows])),
+        "params": {**config.to_dict(), **asdict(ranking or RankingConfig())},
+        "ranking": {"k": k, **rank_sums},
+    }

@@ -1,0 +1,145 @@
+"""Atomic model snapshots: one .npz of arrays plus a small JSON sidecar of metadata."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.als import ALSConfig, Factors
+from recommender.model import ALSModel, RankingConfig
+from recommender.vocab import Vocabulary
+
+FORMAT_VERSION = 1
+
+
+class SnapshotError(ValueError):
+    """A snapshot is unreadable, corrupt, or does not match the data or settings."""
+
+
+def metadata_path(path: Path) -> Path:
+    """The JSON sidecar next to a snapshot."""
+    return Path(path).with_suffix(".json")
+
+
+def save_model(model: ALSModel, path: Path, extra: dict[str, object] | None = None) -> Path:
+    """Write `path` (.npz) and its .json sidecar atomically (temp file, fsync, rename)."""
+    path = Path(path).with_suffix(".npz")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    f = model.factors
+    meta = {
+        "format": FORMAT_VERSION,
+        "fingerprint": model.fingerprint,
+        "config": model.config.to_dict(),
+        "ranking": vars(model.ranking).copy(),
+        "rating_range": list(model.rating_range),
+        "n_users": len(model.users),
+        "n_items": len(model.items),
+        "n_ratings": int(model.user_items.nnz),
+        **model.meta,
+        **(extra or {}),
+    }
+    arrays = {
+        "mu": np.array(f.mu),
+        "user_bias": f.user_bias,
+        "user_factors": f.user_factors,
+        "item_bias": f.item_bias,
+        "item_factors": f.item_factors,
+        "users": model.users.ids,
+        "items": model.items.ids,
+        "indptr": model.user_items.indptr,
+        "indices": model.user_items.indices,
+        "data": model.user_items.data,
+        "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+    }
+    if f.pref_user is not None and f.pref_item is not None:
+        arrays["pref_user"], arrays["pref_item"] = f.pref_user, f.pref_item
+    _atomic_write(path, lambda fh: np.savez(fh, **arrays))
+    _atomic_write(
+        metadata_path(path), lambda fh: fh.write(json.dumps(meta, indent=2, default=str).encode())
+    )
+    return path
+
+
+def _atomic_write(path: Path, write: object) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            write(fh)  # type: ignore[operator]
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_metadata(path: Path) -> dict[str, object]:
+    """The metadata stored inside a snapshot (the sidecar is for people, the npz is truth)."""
+    try:
+        with np.load(Path(path).with_suffix(".npz")) as z:
+            return json.loads(z["meta"].tobytes().decode())
+    except FileNotFoundError:
+        raise
+    except Exception as exc:
+        raise SnapshotError(f"{path}: unreadable snapshot ({exc})") from exc
+
+
+def load_model(
+    path: Path,
+    expect_fingerprint: str | None = None,
+    expect_config: ALSConfig | None = None,
+) -> ALSModel:
+    """Load a snapshot; SnapshotError if corrupt or fitted on other data or settings."""
+    path = Path(path).with_suffix(".npz")
+    try:
+        with np.load(path) as z:
+            arrays = {k: z[k] for k in z.files}
+        meta = json.loads(arrays["meta"].tobytes().decode())
+    except FileNotFoundError:
+        raise
+    except Exception as exc:
+        raise SnapshotError(f"{path}: unreadable snapshot ({exc})") from exc
+    if meta.get("format") != FORMAT_VERSION:
+        raise SnapshotError(f"{path}: snapshot format {meta.get('format')} is not supported")
+    if expect_fingerprint is not None and meta["fingerprint"] != expect_fingerprint:
+        raise SnapshotError(
+            f"{path}: snapshot was fitted on other data "
+            f"(fingerprint {meta['fingerprint']}, data has {expect_fingerprint})"
+        )
+    config = ALSConfig(**meta["config"])
+    if expect_config is not None and config != expect_config:
+        raise SnapshotError(f"{path}: fitted with other hyperparameters ({config})")
+    try:
+        users, items = Vocabulary(arrays["users"]), Vocabulary(arrays["items"])
+        matrix = sp.csr_matrix(
+            (arrays["data"], arrays["indices"], arrays["indptr"]), shape=(len(users), len(items))
+        )
+        factors = Factors(
+            float(arrays["mu"]),
+            arrays["user_bias"],
+            arrays["user_factors"],
+            arrays["item_bias"],
+            arrays["item_factors"],
+            pref_user=arrays.get("pref_user"),
+            pref_item=arrays.get("pref_item"),
+        )
+        if factors.user_factors.shape[0] != len(users) or factors.item_factors.shape[0] != len(
+            items
+        ):
+            raise ValueError("factor shapes do not match the vocabularies")
+    except (KeyError, ValueError) as exc:
+        raise SnapshotError(f"{path}: inconsistent snapshot ({exc})") from exc
+    return ALSModel(
+        config,
+        factors,
+        users,
+        items,
+        matrix,
+        meta["fingerprint"],
+        RankingConfig(**meta["ranking"]),
+        tuple(meta["rating_range"]),  # type: ignore[arg-type]
+        {k: v for k, v in meta.items() if k in ("fit_seconds", "fitted_at", "rmse")},
+    )
