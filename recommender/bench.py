@@ -50,7 +50,7 @@ def _als_one(size: str, factors: int, iterations: int, data_dir: Path) -> dict[s
     if size in SYNTHETIC:
         matrix = synthetic_matrix(*SYNTHETIC[size])
     else:
-        from recommender.cli import load_dataset
+        from recommender.datasets import load_dataset
 
         ml = load_dataset(size, data_dir, progress=False)
         r = ml.ratings
@@ -95,7 +95,7 @@ def synthetic_catalog(n: int, words: list[str], seed: int = 0) -> Catalog:
 
 def latency_bench(dataset: str, data_dir: Path) -> dict[str, object]:
     """Title search latency on an ml-32m-sized catalog and recommend latency on ml-100k."""
-    from recommender.cli import fit_full, load_dataset, title_index
+    from recommender.datasets import fit_full, load_dataset, title_index
     from recommender.titles import TitleIndex, normalize
 
     ml = load_dataset(dataset, data_dir, progress=False)

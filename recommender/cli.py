@@ -8,34 +8,10 @@ import logging
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from recommender.als import ALSConfig
 from recommender.data import Catalog
-from recommender.download import ensure_dataset, resolve_movielens_dir
-from recommender.model import ALSModel
-from recommender.movielens import MovieLens, load_movielens
-from recommender.titles import TitleIndex
-from recommender.vocab import Vocabulary
+from recommender.datasets import fit_full, load_dataset, title_index
 
 log = logging.getLogger("recommender")
-
-
-def load_dataset(name: str, data_dir: Path, progress: bool = True) -> MovieLens:
-    """Find (or download) a dataset and parse it, caching parsed arrays under data_dir."""
-    folder = ensure_dataset(name, data_dir, resolve_movielens_dir(), progress=progress)
-    return load_movielens(name, folder, cache_dir=data_dir / "cache")
-
-
-def fit_full(ml: MovieLens, config: ALSConfig | None = None) -> ALSModel:
-    """Fit on every rating of a dataset with the catalog as the movie vocabulary."""
-    return ALSModel.fit(ml.ratings, config, items=Vocabulary(ml.catalog.movie_ids))
-
-
-def title_index(ml: MovieLens) -> TitleIndex:
-    """A title index whose near-ties go to the more-rated movie."""
-    rows = np.searchsorted(ml.catalog.movie_ids, ml.ratings.items)
-    return TitleIndex(ml.catalog, np.bincount(rows, minlength=len(ml.catalog)))
 
 
 def _rows(catalog: Catalog, ids: object, scores: object) -> list[dict[str, object]]:

@@ -68,6 +68,7 @@ class ALSModel:
         sums = np.bincount(
             self.user_items.indices, weights=self.user_items.data, minlength=len(self.items)
         )
+        self.item_means = sums / np.maximum(counts, 1)
         m = self.ranking.cold_start_damping
         self.item_damped_mean = (sums + m * self.factors.mu) / (counts + m)
         self._prior = self.ranking.popularity_weight * np.log1p(counts) / np.log1p(counts.max())
