@@ -1,0 +1,78 @@
+"""`python -m bot [run|sync|bench|loadtest]`: run the bot (offline without a token), and tools."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+
+from bot.app import run_online, setup_logging, sync_only
+from bot.settings import Settings, SettingsError
+
+log = logging.getLogger("bot")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Arguments of `python -m bot`."""
+    p = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = p.add_subparsers(dest="command")
+    sub.add_parser("run", help="connect to Discord, or offline mode without DISCORD_TOKEN")
+    sub.add_parser("offline", help="the local emulator and a console, even with a token")
+    sub.add_parser("sync", help="register slash commands globally now, then exit")
+    b = sub.add_parser("bench", help="loop stalls during refits, store and query latency")
+    b.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    b.add_argument("--sizes", default="ml-100k,1M")
+    lt = sub.add_parser("loadtest", help="simulated users through the emulator during a refit")
+    lt.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    lt.add_argument("--users", type=int, default=50)
+    lt.add_argument("--interactions", type=int, default=1000)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point for `python -m bot` and the `moviebot` script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(settings)
+    command = args.command or "run"
+    try:
+        if command == "run" and settings.discord_token:
+            asyncio.run(run_online(settings))
+        elif command in ("run", "offline"):
+            from bot.offline import run_offline
+
+            if command == "run":
+                log.info("DISCORD_TOKEN is not set: starting offline mode")
+            asyncio.run(run_offline(settings))
+        elif command == "sync":
+            asyncio.run(sync_only(settings))
+        elif command == "bench":
+            from bot.bench import run_bench
+
+            result = asyncio.run(run_bench(settings, tuple(args.sizes.split(","))))
+            _emit(result, args.json)
+        elif command == "loadtest":
+            from bot.loadtest import run_loadtest
+
+            result = asyncio.run(run_loadtest(settings, args.users, args.interactions))
+            _emit(result, args.json)
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def _emit(result: dict[str, object], as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(result) + "\n")
+    else:
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,24 @@
+"""A local Discord emulator for end-to-end tests and offline console mode.
+
+Start a `DiscordEmulator`, call `bot.endpoints.configure_endpoints(emu.api_base, emu.gateway_url)`,
+log the bot in, then drive it with `slash`, `click`, `select`, `send_message`, ... and assert on
+the replies and on `emu.violations` (payloads Discord would have rejected).
+"""
+
+from .driver import CommandUnavailable, DiscordEmulator
+from .interaction import Interaction
+from .messages import Button, Message, Reply, Select
+from .options import OptionError
+from .render import render_message
+
+__all__ = [
+    "Button",
+    "CommandUnavailable",
+    "DiscordEmulator",
+    "Interaction",
+    "Message",
+    "OptionError",
+    "Reply",
+    "Select",
+    "render_message",
+]

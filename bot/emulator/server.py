@@ -1,0 +1,457 @@
+"""The aiohttp app: the REST subset of Discord API v10 a discord.py bot uses, plus /gateway."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from . import validate
+from .gateway import Gateway
+from .interaction import Interaction
+from .messages import Message, Reply
+from .state import FLAG_EPHEMERAL, FLAG_LOADING, EmulatorState
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v10"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    """A JSON response whose Content-Type is exactly application/json (discord.py requires it)."""
+    body = json.dumps(data).encode()
+    return web.Response(body=body, status=status, headers={"Content-Type": "application/json"})
+
+
+def error(status: int, code: int, message: str, errors: dict | None = None) -> web.Response:
+    """A Discord-style error body."""
+    data: dict[str, Any] = {"message": message, "code": code}
+    if errors:
+        data["errors"] = errors
+    return json_response(data, status)
+
+
+def form_errors(problems: list[str]) -> dict[str, Any]:
+    """Problems as Discord's nested `errors` object, keyed by the field path before the colon."""
+    errors: dict[str, Any] = {}
+    for problem in problems:
+        path, _, message = problem.partition(": ")
+        entry = errors.setdefault(path or "_", {"_errors": []})
+        entry["_errors"].append({"code": "EMULATOR_LIMIT", "message": message or problem})
+    return errors
+
+
+class DiscordServer:
+    """REST handlers over a shared EmulatorState, dispatching gateway events as Discord would."""
+
+    def __init__(
+        self,
+        state: EmulatorState,
+        gateway: Gateway,
+        *,
+        token: str | None = None,
+        response_deadline: float = 3.0,
+        followup_window: float = 900.0,
+    ) -> None:
+        """Wire the routes; interactions are looked up in `self.interactions`."""
+        self.state = state
+        self.gateway = gateway
+        self.token = token
+        self.response_deadline = response_deadline
+        self.followup_window = followup_window
+        self.interactions: dict[int, Interaction] = {}
+        self.by_token: dict[str, Interaction] = {}
+        self.sent: dict[int, list[int]] = {}
+        self.app = web.Application(middlewares=[self._middleware])
+        self._routes()
+
+    def _routes(self) -> None:
+        """Register every supported route, then the logging 404 catch-all."""
+        p, r = API_PREFIX, self.app.router
+        r.add_get("/gateway", self.gateway.handle)
+        r.add_get(p + "/gateway", self.get_gateway)
+        r.add_get(p + "/gateway/bot", self.get_gateway)
+        r.add_get(p + "/users/@me", self.get_me)
+        r.add_post(p + "/users/@me/channels", self.open_dm)
+        r.add_get(p + "/users/{user_id}", self.get_user)
+        r.add_get(p + "/oauth2/applications/@me", self.get_application)
+        r.add_get(p + "/applications/@me", self.get_application)
+        for path in ("/applications/{app}/commands", "/applications/{app}/guilds/{guild}/commands"):
+            r.add_get(p + path, self.get_commands)
+            r.add_put(p + path, self.put_commands)
+        r.add_post(p + "/interactions/{iid}/{token}/callback", self.callback)
+        r.add_post(p + "/webhooks/{app}/{token}", self.followup)
+        hook = p + "/webhooks/{app}/{token}/messages/{mid}"
+        r.add_get(hook, self.webhook_message)
+        r.add_patch(hook, self.webhook_message)
+        r.add_delete(hook, self.webhook_message)
+        r.add_get(p + "/channels/{cid}", self.get_channel)
+        r.add_post(p + "/channels/{cid}/messages", self.post_message)
+        r.add_post(p + "/channels/{cid}/typing", self.no_content)
+        msg = p + "/channels/{cid}/messages/{mid}"
+        r.add_get(msg, self.channel_message)
+        r.add_patch(msg, self.channel_message)
+        r.add_delete(msg, self.channel_message)
+        r.add_put(msg + "/reactions/{emoji}/@me", self.no_content)
+        r.add_get(p + "/guilds/{guild}/members/{user_id}", self.get_member)
+        r.add_route("*", "/{tail:.*}", self.not_found)
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Check bot auth where Discord needs it and log every request."""
+        path = request.path
+        needs_auth = path.startswith(API_PREFIX) and not path.startswith(
+            (API_PREFIX + "/webhooks/", API_PREFIX + "/interactions/", API_PREFIX + "/gateway")
+        )
+        auth = request.headers.get("Authorization", "")
+        if needs_auth and (not auth.startswith("Bot ") or self.token not in (None, auth[4:])):
+            log.warning("%s %s: unauthorized", request.method, path)
+            return error(401, 0, "401: Unauthorized")
+        response = await handler(request)
+        log.debug("%s %s -> %s", request.method, path, response.status)
+        return response
+
+    def reject(self, where: str, status: int, code: int, message: str) -> web.Response:
+        """Answer like Discord and record the mistake as a violation."""
+        self.state.violation(where, [f"{message} (HTTP {status}, code {code})"])
+        return error(status, code, message)
+
+    def invalid(self, where: str, problems: list[str]) -> web.Response:
+        """400 Invalid Form Body for payloads over Discord's limits, recorded as violations."""
+        self.state.violation(where, problems)
+        return error(400, 50035, "Invalid Form Body", form_errors(problems))
+
+    async def body(self, request: web.Request) -> dict[str, Any]:
+        """The JSON body, or payload_json plus uploaded files as attachments for multipart."""
+        if request.content_type.startswith("multipart/"):
+            payload: dict[str, Any] = {}
+            files = []
+            reader = await request.multipart()
+            async for part in reader:
+                if part.name == "payload_json":
+                    payload = json.loads(await part.text())
+                elif getattr(part, "filename", None):
+                    size = len(await part.read())
+                    files.append({"filename": part.filename, "size": size})
+            for i, item in enumerate(files):
+                aid = self.state.next_id()
+                url = f"https://cdn.invalid/attachments/{aid}/{item['filename']}"
+                files[i] = {"id": str(aid), **item, "url": url, "proxy_url": url}
+            if files:
+                payload["attachments"] = files
+            return payload
+        if not request.can_read_body:
+            return {}
+        return await request.json()
+
+    async def not_found(self, request: web.Request) -> web.Response:
+        """Unknown route: log it so a missing emulator feature is visible."""
+        route = f"{request.method} {request.path}"
+        log.warning("emulator has no route for %s", route)
+        self.state.unknown_routes.append(route)
+        return error(404, 0, "404: Not Found")
+
+    async def no_content(self, request: web.Request) -> web.Response:
+        """Endpoints whose effect tests do not need (typing, reactions)."""
+        return web.Response(status=204)
+
+    # --- identity ----------------------------------------------------------------
+    async def get_gateway(self, request: web.Request) -> web.Response:
+        """Where the gateway lives (discord.py's plain Client never asks, but be kind)."""
+        url = self.gateway.resume_url()
+        limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
+        return json_response({"url": url, "shards": 1, "session_start_limit": limit})
+
+    async def get_me(self, request: web.Request) -> web.Response:
+        """The bot's own user, requested at login."""
+        me = {**self.state.bot_user.payload(), "verified": True, "mfa_enabled": False, "flags": 0}
+        return json_response(me)
+
+    async def get_user(self, request: web.Request) -> web.Response:
+        """Any known user."""
+        user = self.state.users.get(int(request.match_info["user_id"]))
+        if user is None:
+            return error(404, 10013, "Unknown User")
+        return json_response(user.payload())
+
+    async def get_application(self, request: web.Request) -> web.Response:
+        """Application info, requested at login."""
+        bot = self.state.bot_user
+        return json_response(
+            {
+                "id": str(self.state.application_id),
+                "name": bot.name,
+                "description": "",
+                "icon": None,
+                "bot_public": False,
+                "bot_require_code_grant": False,
+                "owner": bot.payload(),
+                "verify_key": "0" * 64,
+                "flags": 0,
+                "team": None,
+                "bot": bot.payload(),
+                "interactions_endpoint_url": None,
+            }
+        )
+
+    async def open_dm(self, request: web.Request) -> web.Response:
+        """Open (or reuse) the DM channel with a user."""
+        data = await self.body(request)
+        user_id = int(data.get("recipient_id") or 0)
+        if user_id not in self.state.users:
+            return error(400, 50007, "Cannot send messages to this user")
+        return json_response(self.state.dm_channel(user_id).payload(self.state))
+
+    async def get_member(self, request: web.Request) -> web.Response:
+        """One guild member, whatever the intents (like Discord)."""
+        guild = self.state.guilds.get(int(request.match_info["guild"]))
+        user_id = int(request.match_info["user_id"])
+        if guild is None:
+            return error(404, 10004, "Unknown Guild")
+        if user_id not in guild.members:
+            return error(404, 10007, "Unknown Member")
+        return json_response(self.state.member_payload(guild.id, user_id))
+
+    async def get_channel(self, request: web.Request) -> web.Response:
+        """One channel."""
+        channel = self.state.channels.get(int(request.match_info["cid"]))
+        if channel is None:
+            return error(404, 10003, "Unknown Channel")
+        return json_response(channel.payload(self.state))
+
+    # --- commands ------------------------------------------------------------------
+    def _command_scope(self, request: web.Request) -> int | web.Response | None:
+        """The guild id of a command route (None for global), or an error response."""
+        if int(request.match_info["app"]) != self.state.application_id:
+            return error(403, 50001, "Missing Access")
+        guild = request.match_info.get("guild")
+        if guild is None:
+            return None
+        if int(guild) not in self.state.guilds:
+            return error(403, 50001, "Missing Access")
+        return int(guild)
+
+    async def get_commands(self, request: web.Request) -> web.Response:
+        """The registered commands of a scope."""
+        scope = self._command_scope(request)
+        if isinstance(scope, web.Response):
+            return scope
+        if scope is None:
+            return json_response(self.state.global_commands or [])
+        return json_response(self.state.guild_commands.get(scope, []))
+
+    async def put_commands(self, request: web.Request) -> web.Response:
+        """Bulk overwrite (what CommandTree.sync does), validated against Discord's limits."""
+        scope = self._command_scope(request)
+        if isinstance(scope, web.Response):
+            return scope
+        commands = await self.body(request)
+        where = f"PUT commands ({'global' if scope is None else f'guild {scope}'})"
+        if not isinstance(commands, list):
+            return self.invalid(where, ["_: expected a list of commands"])
+        problems = validate.validate_commands(commands)
+        if problems:
+            return self.invalid(where, problems)
+        log.info("registered %d commands (%s)", len(commands), where)
+        return json_response(self.state.store_commands(scope, commands))
+
+    # --- interactions ----------------------------------------------------------------
+    def _bot_message(self, inter: Interaction, body: dict[str, Any]) -> dict[str, Any]:
+        """Store a message the bot sent through an interaction (response or follow-up)."""
+        user = self.state.users[inter.user_id]
+        extra = {
+            "webhook_id": str(self.state.application_id),
+            "application_id": str(self.state.application_id),
+            "type": 20 if inter.type == 2 else 0,
+            "interaction_metadata": {
+                "id": str(inter.id),
+                "type": inter.type,
+                "user": user.payload(),
+                "authorizing_integration_owners": {},
+            },
+        }
+        message = self.state.create_message(inter.channel_id, self.state.bot_user.id, body, **extra)
+        self._announce("MESSAGE_CREATE", message)
+        return message
+
+    def _announce(self, event: str, message: dict[str, Any]) -> None:
+        """Tell the gateway about a non-ephemeral message change, as Discord does."""
+        if message["flags"] & FLAG_EPHEMERAL:
+            return
+        if event == "MESSAGE_DELETE":
+            data = {k: message[k] for k in ("id", "channel_id", "guild_id") if k in message}
+            self.gateway.dispatch(event, data)
+            return
+        data = dict(message)
+        if data.get("guild_id"):
+            data["member"] = self.state.member_payload(
+                int(data["guild_id"]), int(data["author"]["id"]), with_user=False
+            )
+        self.gateway.dispatch(event, data)
+
+    async def callback(self, request: web.Request) -> web.Response:
+        """The first response to an interaction: deadline, single acknowledgement, limits."""
+        iid, token = int(request.match_info["iid"]), request.match_info["token"]
+        where = f"interaction {iid} callback"
+        inter = self.interactions.get(iid)
+        if inter is None or inter.token != token:
+            return self.reject(where, 404, 10062, "Unknown interaction")
+        body = await self.body(request)
+        if inter.acknowledged:
+            inter.rejections.append("already acknowledged")
+            return self.reject(where, 400, 40060, "Interaction has already been acknowledged.")
+        if inter.age() > self.response_deadline:
+            inter.rejections.append(f"late by {inter.age() - self.response_deadline:.3f}s")
+            self.state.violation(
+                where,
+                [f"first response after {inter.age():.3f}s (limit {self.response_deadline}s)"],
+            )
+            return error(404, 10062, "Unknown interaction")
+        problems = validate.validate_callback(body, inter.type, inter.option_type)
+        if problems:
+            inter.rejections.extend(problems)
+            return self.invalid(where, problems)
+        inter.first_response_at = time.monotonic()
+        kind, data = body["type"], dict(body.get("data") or {})
+        message: dict[str, Any] | None = None
+        if kind == 4:
+            message = self._bot_message(inter, data)
+        elif kind == 5:
+            flags = FLAG_LOADING | (int(data.get("flags") or 0) & FLAG_EPHEMERAL)
+            message = self._bot_message(inter, {"content": "", "flags": flags})
+        elif kind in (6, 7) and inter.message_id in self.state.messages:
+            message = self.state.messages[inter.message_id]
+            if kind == 7:
+                message = self.state.edit_message(inter.message_id, data)
+                self._announce("MESSAGE_UPDATE", message)
+        elif kind == 9:
+            inter.modal = data
+        if message is not None:
+            inter.original_id = int(message["id"])
+        inter.reply = Reply(kind, data, Message(message) if message else None)
+        self.state.notify()
+        if request.query.get("with_response") not in ("1", "true", "True"):
+            return web.Response(status=204)
+        info: dict[str, Any] = {"id": str(inter.id), "type": inter.type}
+        resource: dict[str, Any] = {"type": kind}
+        if message is not None:
+            info["response_message_id"] = message["id"]
+            info["response_message_loading"] = kind == 5
+            info["response_message_ephemeral"] = bool(message["flags"] & FLAG_EPHEMERAL)
+            if kind in (4, 5, 7):
+                resource["message"] = message
+        return json_response({"interaction": info, "resource": resource})
+
+    def _webhook(self, request: web.Request, where: str) -> Interaction | web.Response:
+        """The interaction behind a webhook token, if it is still usable."""
+        inter = self.by_token.get(request.match_info["token"])
+        if inter is None or int(request.match_info["app"]) != self.state.application_id:
+            return self.reject(where, 404, 10015, "Unknown Webhook")
+        if inter.age() > self.followup_window:
+            return self.reject(where, 401, 50027, "Invalid Webhook Token")
+        if not inter.acknowledged:
+            return self.reject(where, 404, 10015, "Unknown Webhook")
+        return inter
+
+    async def followup(self, request: web.Request) -> web.Response:
+        """A follow-up message; the first one after a deferral fills the 'thinking' message."""
+        where = "webhook follow-up"
+        inter = self._webhook(request, where)
+        if isinstance(inter, web.Response):
+            return inter
+        body = await self.body(request)
+        problems = validate.validate_message(body)
+        if problems:
+            return self.invalid(where, problems)
+        original = self.state.messages.get(inter.original_id or 0)
+        if original is not None and original["flags"] & FLAG_LOADING and not inter.followup_ids:
+            message = self.state.edit_message(int(original["id"]), body)
+            message["flags"] &= ~FLAG_LOADING
+            self._announce("MESSAGE_UPDATE", message)
+        else:
+            message = self._bot_message(inter, body)
+        inter.followup_ids.append(int(message["id"]))
+        self.state.notify()
+        if request.query.get("wait") in ("1", "true", "True"):
+            return json_response(message)
+        return web.Response(status=204)
+
+    async def webhook_message(self, request: web.Request) -> web.Response:
+        """GET/PATCH/DELETE @original or a follow-up of an interaction."""
+        where = f"{request.method} webhook message {request.match_info['mid']}"
+        inter = self._webhook(request, where)
+        if isinstance(inter, web.Response):
+            return inter
+        raw = request.match_info["mid"]
+        mid = inter.original_id if raw == "@original" else int(raw)
+        if mid is None or mid not in self.state.messages:
+            return self.reject(where, 404, 10008, "Unknown Message")
+        if mid != inter.original_id and mid not in inter.followup_ids:
+            return self.reject(where, 404, 10008, "Unknown Message")
+        if request.method == "GET":
+            return json_response(self.state.messages[mid])
+        if request.method == "DELETE":
+            self._announce("MESSAGE_DELETE", self.state.messages[mid])
+            self.state.delete_message(mid)
+            return web.Response(status=204)
+        body = await self.body(request)
+        problems = validate.validate_message(body, creating=False)
+        if problems:
+            return self.invalid(where, problems)
+        message = self.state.edit_message(mid, body)
+        message["flags"] &= ~FLAG_LOADING
+        if mid == inter.original_id:
+            inter.edits += 1
+        self._announce("MESSAGE_UPDATE", message)
+        self.state.notify()
+        return json_response(message)
+
+    # --- channel messages -----------------------------------------------------------
+    async def post_message(self, request: web.Request) -> web.Response:
+        """The bot sends a message to a channel (or DM), optionally replying to another."""
+        cid = int(request.match_info["cid"])
+        where = f"POST channel {cid} message"
+        if cid not in self.state.channels:
+            return self.reject(where, 404, 10003, "Unknown Channel")
+        body = await self.body(request)
+        problems = validate.validate_message(body)
+        ref = body.get("message_reference") or {}
+        missing = ref.get("message_id") and int(ref["message_id"]) not in self.state.messages
+        if missing and ref.get("fail_if_not_exists", True):
+            problems.append("message_reference: Unknown message")
+        if problems:
+            return self.invalid(where, problems)
+        body["flags"] = int(body.get("flags") or 0) & ~FLAG_EPHEMERAL
+        message = self.state.create_message(cid, self.state.bot_user.id, body)
+        self.sent.setdefault(cid, []).append(int(message["id"]))
+        self._announce("MESSAGE_CREATE", message)
+        self.state.notify()
+        return json_response(message)
+
+    async def channel_message(self, request: web.Request) -> web.Response:
+        """GET/PATCH/DELETE a channel message (only the bot's own can be edited)."""
+        cid, mid = int(request.match_info["cid"]), int(request.match_info["mid"])
+        where = f"{request.method} channel {cid} message {mid}"
+        message = self.state.messages.get(mid)
+        if message is None or int(message["channel_id"]) != cid:
+            return self.reject(where, 404, 10008, "Unknown Message")
+        if request.method == "GET":
+            return json_response(message)
+        if request.method == "DELETE":
+            self._announce("MESSAGE_DELETE", message)
+            self.state.delete_message(mid)
+            return web.Response(status=204)
+        if int(message["author"]["id"]) != self.state.bot_user.id:
+            return self.reject(where, 403, 50005, "Cannot edit a message authored by another user")
+        body = await self.body(request)
+        problems = validate.validate_message(body, creating=False)
+        if problems:
+            return self.invalid(where, problems)
+        message = self.state.edit_message(mid, body)
+        self._announce("MESSAGE_UPDATE", message)
+        return json_response(message)

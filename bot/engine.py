@@ -1,0 +1,477 @@
+"""The engine: owns Discord ratings, keeps a fitted model serving, refits in the background.
+
+No Discord imports: slash commands and chat call these coroutines. Discord users live in the
+model under negated snowflakes, so they can never collide with MovieLens user ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.refit import FitJob, FitResult, ProcessFitRunner, run_fit, snapshot_matches
+from bot.refit import write_discord_ratings as _write_discord
+from bot.settings import Settings
+from bot.store import Store
+from recommender.data import Catalog, Movie
+from recommender.datasets import load_dataset, rating_counts
+from recommender.elicitation import Elicitor
+from recommender.model import ALSModel
+from recommender.movielens import MovieLens
+from recommender.snapshot import SnapshotError, load_model
+from recommender.titles import Resolution, TitleIndex, TitleMatch
+from recommender.vocab import Vocabulary
+
+log = logging.getLogger(__name__)
+
+FitRunner = Callable[[FitJob], Awaitable[FitResult]]
+MAX_BACKOFF = 3600.0
+
+
+def model_key(discord_id: int) -> int:
+    """The model's user key for a Discord user (negated snowflake)."""
+    return -int(discord_id)
+
+
+def validate_stars(stars: float) -> float:
+    """Stars must be finite, 0.5..5, in half steps; ValueError otherwise."""
+    try:
+        value = float(stars)
+    except (TypeError, ValueError):
+        raise ValueError(f"stars must be a number, got {stars!r}") from None
+    if not math.isfinite(value) or not 0.5 <= value <= 5 or value * 2 != int(value * 2):
+        raise ValueError(f"stars must be 0.5 to 5 in half steps, got {stars!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Pick:
+    """One recommended movie with its predicted stars and a one-line reason."""
+
+    movie: Movie
+    stars: float
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RateResult:
+    """The outcome of a committed rating."""
+
+    movie: Movie
+    stars: float
+    previous: float | None
+    rated_count: int
+
+
+@dataclass(frozen=True)
+class GroupPick:
+    """A movie for a group: group score and each member's predicted stars."""
+
+    movie: Movie
+    score: float
+    member_stars: dict[int, float]
+
+
+@dataclass(frozen=True)
+class Status:
+    """What /status shows."""
+
+    model_age_s: float
+    movielens_ratings: int
+    discord_ratings: int
+    discord_raters: int
+    last_fit_seconds: float | None
+    last_fit_rmse: float | None
+    last_fit_status: str | None
+    next_refit_in_s: float | None
+    pending_changes: int
+    refitting: bool
+
+
+class Engine:
+    """Ratings + model lifecycle. Create, `await start()`, use, `await close()`."""
+
+    def __init__(self, settings: Settings, store: Store, fit_runner: FitRunner | None = None):
+        self.settings = settings
+        self.store = store
+        self._runner: FitRunner = fit_runner or ProcessFitRunner()
+        self.ml: MovieLens | None = None
+        self.model: ALSModel | None = None
+        self.titles: TitleIndex | None = None
+        self._seq = 0
+        self._fit_seq = 0
+        self._dirty: dict[int, int] = {}  # discord id -> seq of its last change
+        self._forgotten: dict[int, int] = {}
+        self._refit_task: asyncio.Task[bool] | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+        self._failures = 0
+        self._next_refit_at: float | None = None
+        self._elicitor: Elicitor | None = None
+        self._listeners: list[Callable[[bool, str | None], Awaitable[None]]] = []
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def catalog(self) -> Catalog:
+        """The movie catalog (after start)."""
+        if self.ml is None:
+            raise RuntimeError("engine not started")
+        return self.ml.catalog
+
+    @property
+    def snapshot_path(self) -> Path:
+        """Where the serving model's snapshot lives."""
+        return self.settings.model_dir / f"{self.settings.dataset}.npz"
+
+    async def start(self, periodic: bool = True) -> None:
+        """Load data and a matching snapshot (or fit one), fold in Discord users, then serve."""
+        s = self.settings
+        self.ml = await asyncio.to_thread(load_dataset, s.dataset, s.data_dir, s.movielens_dir)
+        self.titles = await asyncio.to_thread(TitleIndex, self.ml.catalog, rating_counts(self.ml))
+        base = self.ml.ratings.fingerprint()
+        model = None
+        if self.snapshot_path.is_file() and snapshot_matches(self.snapshot_path, base, s.als):
+            try:
+                model = await asyncio.to_thread(load_model, self.snapshot_path)
+            except (SnapshotError, OSError) as exc:
+                log.warning("snapshot %s unusable, refitting: %s", self.snapshot_path, exc)
+        elif self.snapshot_path.exists():
+            log.warning("snapshot %s does not match data/settings; refitting", self.snapshot_path)
+        if model is None:
+            if not await self._refit_now():
+                raise RuntimeError("initial model fit failed; see the log")
+        else:
+            self.model = model
+            await self._sync_discord_users(model)
+        self._schedule_next()
+        if periodic:
+            self._loop_task = asyncio.create_task(self._refit_loop(), name="refit-loop")
+
+    async def close(self) -> None:
+        """Stop the refit loop and wait for a running refit to end."""
+        for task in (self._loop_task, self._refit_task):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def _sync_discord_users(self, model: ALSModel) -> None:
+        """Make a freshly loaded model agree with the store: fold in or remove Discord users."""
+        users, _, _ = await self.store.all_ratings()
+        current = {int(u) for u in np.unique(users)}
+        for key in model.users.ids[model.users.ids < 0].tolist():
+            if -key not in current:
+                model.remove_user(key)
+        for user in current:
+            await self._fold(model, user)
+
+    async def _fold(self, model: ALSModel, user: int) -> None:
+        """Re-solve one Discord user from all their committed ratings."""
+        rows = await self.store.user_ratings(user)
+        if not rows:
+            model.remove_user(model_key(user))
+            return
+        ids = np.array([self.catalog.canonical(r.movie_id) for r in rows], dtype=np.int64)
+        stars = np.array([r.stars for r in rows], dtype=np.float32)
+        model.fold_in(model_key(user), ids, stars)
+
+    # -------------------------------------------------------------------- ratings
+    def movie(self, movie_id: int) -> Movie:
+        """Catalog entry; ValueError for an unknown id."""
+        return self.catalog.movie(movie_id)
+
+    async def rate(self, user: int, movie_id: int, stars: float, source: str = "slash"):
+        """Validate, commit, then fold in at once; returns a RateResult."""
+        stars = validate_stars(stars)
+        movie = self.movie(int(movie_id))
+        change = await self.store.rate(int(user), movie.movie_id, stars, source)
+        await self._changed(user)
+        count = await self.store.count_user_ratings(int(user))
+        return RateResult(movie, stars, change.previous, count)
+
+    async def unrate(self, user: int, movie_id: int) -> bool:
+        """Remove one rating; True if there was one."""
+        removed = await self.store.unrate(int(user), self.catalog.canonical(int(movie_id)))
+        if removed:
+            await self._changed(user)
+        return removed
+
+    async def forget_user(self, user: int) -> int:
+        """Delete everything about a user, from the store and the serving model, at once."""
+        deleted = await self.store.forget_user(int(user))
+        self._seq += 1
+        self._forgotten[int(user)] = self._seq
+        self._dirty.pop(int(user), None)
+        if self.model is not None:
+            self.model.remove_user(model_key(user))
+        return deleted
+
+    async def _changed(self, user: int) -> None:
+        self._seq += 1
+        self._dirty[int(user)] = self._seq
+        if self.model is not None:
+            await self._fold(self.model, int(user))
+
+    async def rated_ids(self, user: int) -> np.ndarray:
+        """Movie ids a Discord user rated."""
+        rows = await self.store.user_ratings(int(user))
+        return np.array([r.movie_id for r in rows], dtype=np.int64)
+
+    # -------------------------------------------------------------------- queries
+    def _require_model(self) -> ALSModel:
+        if self.model is None:
+            raise RuntimeError("the model is not ready yet")
+        return self.model
+
+    def genre_candidates(self, genre: str | None) -> np.ndarray | None:
+        """Movie ids of one genre (None = all); ValueError naming known genres."""
+        if not genre:
+            return None
+        bit = self.catalog.genre_mask(genre)
+        return self.catalog.movie_ids[(self.catalog.genre_masks & bit) != 0]
+
+    async def recommend(
+        self, user: int, n: int = 10, genre: str | None = None
+    ) -> tuple[list[Pick], bool]:
+        """Personal top-n with reasons; (picks, cold_start). Cold start = popular, well rated."""
+        model = self._require_model()
+        candidates = self.genre_candidates(genre)
+        key = model_key(user)
+        if not model.has_user(key):
+            ids, means = model.popular(n, candidates=candidates)
+            return [
+                Pick(self.movie(int(m)), float(s)) for m, s in zip(ids, means, strict=True)
+            ], True
+        ids, stars = model.recommend(key, n, candidates=candidates)
+        rated = dict(zip(*(await self._user_stars(user)), strict=True))
+        picks = []
+        for m, s in zip(ids.tolist(), stars.tolist(), strict=True):
+            reason = None
+            top = model.explain(key, m, n=1)
+            if top and top[0][1] > 0:
+                liked = top[0][0]
+                reason = f"because you rated {self.movie(liked).title} {rated.get(liked, 0):g}★"
+            picks.append(Pick(self.movie(m), s, reason))
+        return picks, False
+
+    async def onboarding_next(self, user: int, recent: list[int]) -> Movie | None:
+        """The next movie to ask a user about: seen by many, divisive, varied, unrated."""
+        model = self._require_model()
+        if self._elicitor is None or self._elicitor.model is not model:
+            rows = Vocabulary(self.catalog.movie_ids).numbers(model.items.ids)
+            self._elicitor = Elicitor(model, self.catalog.genre_masks[rows])
+        skipped = np.fromiter(await self.store.skipped(int(user)), dtype=np.int64)
+        exclude = np.concatenate([await self.rated_ids(user), skipped])
+        ids = self._elicitor.next(model_key(user), exclude, np.asarray(recent, dtype=np.int64))
+        return self.movie(int(ids[0])) if len(ids) else None
+
+    async def _user_stars(self, user: int) -> tuple[list[int], list[float]]:
+        rows = await self.store.user_ratings(int(user))
+        return [self.catalog.canonical(r.movie_id) for r in rows], [r.stars for r in rows]
+
+    def similar(self, movie_id: int, n: int = 10) -> list[tuple[Movie, float]]:
+        """Movies similar to one movie with cosine similarity."""
+        model = self._require_model()
+        movie = self.movie(movie_id)
+        ids, sims = model.similar_items(movie.movie_id, n)
+        return [(self.movie(int(m)), float(s)) for m, s in zip(ids, sims, strict=True)]
+
+    async def predict(self, user: int, movie_id: int) -> float | None:
+        """A user's predicted stars for one movie, or None for users without ratings."""
+        model = self._require_model()
+        key = model_key(user)
+        if not model.has_user(key):
+            return None
+        return float(model.predict(key, [self.catalog.canonical(movie_id)])[0])
+
+    def movie_stats(self, movie_id: int) -> tuple[float | None, int]:
+        """Average rating and count of one movie across the model's training data."""
+        model = self._require_model()
+        row = model.items.index(self.catalog.canonical(movie_id))
+        count = int(model.item_counts[row])
+        return (float(model.item_means[row]) if count else None), count
+
+    async def recommend_group(
+        self, users: list[int], n: int = 5, strategy: str = "least_misery"
+    ) -> tuple[list[GroupPick], list[int]]:
+        """Picks for members with ratings, plus the members who have none yet."""
+        model = self._require_model()
+        members = list(dict.fromkeys(int(u) for u in users))
+        known = [u for u in members if model.has_user(model_key(u))]
+        missing = [u for u in members if u not in known]
+        if not known:
+            return [], missing
+        ids, group, member = model.recommend_group(
+            [model_key(u) for u in known],
+            n,
+            strategy,  # type: ignore[arg-type]
+        )
+        picks = [
+            GroupPick(
+                self.movie(int(m)),
+                float(group[j]),
+                {u: float(member[k, j]) for k, u in enumerate(known)},
+            )
+            for j, m in enumerate(ids)
+        ]
+        return picks, missing
+
+    async def explain(self, user: int, movie_id: int, n: int = 3) -> list[tuple[Movie, float]]:
+        """The user's ratings that pushed this prediction most."""
+        model = self._require_model()
+        key = model_key(user)
+        if not model.has_user(key):
+            return []
+        pairs = model.explain(key, self.catalog.canonical(movie_id), n)
+        return [(self.movie(m), c) for m, c in pairs]
+
+    def search(self, query: str, limit: int = 25) -> list[TitleMatch]:
+        """Fuzzy title search."""
+        return self.titles.search(query, limit) if self.titles else []
+
+    def resolve(self, query: str) -> Resolution:
+        """One movie when sure, otherwise candidates."""
+        return self.titles.resolve(query) if self.titles else Resolution(None, [])
+
+    async def status(self) -> Status:
+        """Model age, counts, last fit, next refit."""
+        model = self._require_model()
+        stats = await self.store.stats()
+        last = await self.store.last_fit()
+        fitted_at = float(model.meta.get("fitted_at", time.time()))  # type: ignore[arg-type]
+        nxt = None if self._next_refit_at is None else max(0.0, self._next_refit_at - time.time())
+        return Status(
+            model_age_s=max(0.0, time.time() - fitted_at),
+            movielens_ratings=len(self.ml.ratings) if self.ml else 0,
+            discord_ratings=int(stats["ratings"]),
+            discord_raters=int(stats["raters"]),
+            last_fit_seconds=last.duration_s if last else None,
+            last_fit_rmse=last.rmse if last else None,
+            last_fit_status=last.status if last else None,
+            next_refit_in_s=nxt,
+            pending_changes=self.pending_changes,
+            refitting=self.refitting,
+        )
+
+    # ---------------------------------------------------------------------- refit
+    @property
+    def pending_changes(self) -> int:
+        """Rating changes since the data of the serving model was taken."""
+        return self._seq - self._fit_seq
+
+    @property
+    def refitting(self) -> bool:
+        """Whether a refit is running now."""
+        return self._refit_task is not None and not self._refit_task.done()
+
+    def on_refit(self, listener: Callable[[bool, str | None], Awaitable[None]]) -> None:
+        """Call `listener(ok, error)` after every refit (used by /refit to report back)."""
+        self._listeners.append(listener)
+
+    def refit(self) -> asyncio.Task[bool]:
+        """Start a refit, or return the one already running (only one at a time)."""
+        if not self.refitting:
+            self._refit_task = asyncio.create_task(self._refit_now(), name="refit")
+        return self._refit_task  # type: ignore[return-value]
+
+    async def _refit_now(self) -> bool:
+        """Fit in the worker, swap the model, fold in what changed meanwhile; never raises."""
+        s = self.settings
+        start_seq = self._seq
+        users, items, stars = await self.store.all_ratings()
+        fit_id = await self.store.fit_started(len(users) + (len(self.ml.ratings) if self.ml else 0))
+        handoff = s.model_dir / "discord-ratings.npz"
+        keys = -np.asarray(users, dtype=np.int64)
+        canon = np.array([self.catalog.canonical(int(m)) for m in items], dtype=np.int32)
+        await asyncio.to_thread(_write_discord, handoff, keys, canon, np.asarray(stars))
+        warm = self.snapshot_path if self.model is not None else None
+        job = FitJob(
+            s.dataset,
+            s.data_dir,
+            s.movielens_dir,
+            handoff,
+            s.als,
+            self.snapshot_path,
+            warm,
+            s.refit_memory_limit_mb,
+        )
+        t0 = time.perf_counter()
+        error: str | None = None
+        try:
+            result = await self._runner(job)
+            model = await asyncio.to_thread(load_model, result.snapshot)
+        except asyncio.CancelledError:
+            await self.store.fit_finished(
+                fit_id, None, time.perf_counter() - t0, "failed", "cancelled"
+            )
+            raise
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.exception("refit failed; the previous model keeps serving")
+        if error is None:
+            await self._swap(model, start_seq)
+            await self.store.fit_finished(fit_id, result.rmse, result.seconds, "ok", None)
+            self._failures = 0
+            log.info("refit done in %.1fs, rmse %.4f", result.seconds, result.rmse or float("nan"))
+        else:
+            await self.store.fit_finished(fit_id, None, time.perf_counter() - t0, "failed", error)
+            self._failures += 1
+        self._schedule_next()
+        for listener in list(self._listeners):
+            try:
+                await listener(error is None, error)
+            except Exception:
+                log.exception("refit listener failed")
+        return error is None
+
+    async def _swap(self, model: ALSModel, start_seq: int) -> None:
+        """Serve the new model, after replaying changes that arrived during the fit."""
+        changed = [u for u, seq in self._dirty.items() if seq > start_seq]
+        forgotten = [u for u, seq in self._forgotten.items() if seq > start_seq]
+        for user in forgotten:
+            model.remove_user(model_key(user))
+        for user in changed:
+            await self._fold(model, user)
+        # ratings may have landed while we folded; replay until nothing new arrived
+        while True:
+            late = [u for u, seq in self._dirty.items() if seq > start_seq and u not in changed]
+            if not late:
+                break
+            for user in late:
+                await self._fold(model, user)
+                changed.append(user)
+        self.model = model
+        self._fit_seq = start_seq
+        self._dirty = {u: q for u, q in self._dirty.items() if q > start_seq}
+        self._forgotten = {u: q for u, q in self._forgotten.items() if q > start_seq}
+
+    def _schedule_next(self) -> None:
+        delay = self.settings.refit_interval
+        if self._failures:
+            delay = min(MAX_BACKOFF, 30.0 * 2 ** (self._failures - 1))
+        self._next_refit_at = time.time() + delay
+
+    async def _refit_loop(self) -> None:
+        """Refit when due and enough ratings changed (or to retry a failure, with backoff)."""
+        while True:
+            wait = 1.0 if self._next_refit_at is None else self._next_refit_at - time.time()
+            await asyncio.sleep(max(0.05, min(wait, 60.0)))
+            if self._next_refit_at is None or time.time() < self._next_refit_at:
+                continue
+            due = self._failures > 0 or self.pending_changes >= self.settings.refit_min_changes
+            if due and not self.refitting:
+                await self.refit()
+            else:
+                self._schedule_next()
+
+
+def fit_in_process(job: FitJob) -> Awaitable[FitResult]:
+    """Runner that fits in a worker thread instead of a process (benchmark comparison)."""
+    return asyncio.to_thread(run_fit, job)

@@ -1,0 +1,104 @@
+"""Discovery commands: /recommend, /similar, /movie."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.exts.ratings import per_user
+from bot.movie_option import MovieArg, with_movie
+from bot.render import movie_embed, picks_embed, similar_embed
+from recommender.data import Movie
+
+COLD_START_HINT = (
+    "These are crowd favourites. Rate a few movies (`/rate` or `/onboard`) "
+    "and I'll learn your taste."
+)
+
+
+class Discover(commands.Cog):
+    """Finding movies to watch."""
+
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+        self.engine = bot.engine  # type: ignore[attr-defined]
+
+    @app_commands.command(name="recommend")
+    @app_commands.checks.cooldown(5, 10.0, key=per_user)
+    async def recommend(
+        self,
+        interaction: discord.Interaction,
+        count: app_commands.Range[int, 1, 20] = 10,
+        genre: str | None = None,
+    ) -> None:
+        """Your personal top picks, with why.
+
+        Args:
+            count: How many movies (1-20).
+            genre: Only movies of this genre.
+        """
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        picks, cold = await self.engine.recommend(interaction.user.id, count, genre)
+        if cold:
+            embed = picks_embed("Popular, well-loved movies", picks, COLD_START_HINT)
+        else:
+            title = f"Picks for {interaction.user.display_name}"
+            if genre:
+                title += f" · {genre.title()}"
+            embed = picks_embed(title, picks, "≈ predicted stars for you")
+        await interaction.edit_original_response(embed=embed)
+
+    @recommend.autocomplete("genre")
+    async def genre_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """The catalog's genres that start with or contain what was typed."""
+        names = self.engine.catalog.genre_names
+        typed = (current or "").strip().lower()
+        hits = [g for g in names if g != "unknown" and typed in g.lower()]
+        return [app_commands.Choice(name=g, value=g) for g in hits[:25]]
+
+    @app_commands.command(name="similar")
+    @app_commands.checks.cooldown(5, 10.0, key=per_user)
+    async def similar(
+        self,
+        interaction: discord.Interaction,
+        movie: MovieArg,
+        count: app_commands.Range[int, 1, 20] = 10,
+    ) -> None:
+        """Movies similar to one movie.
+
+        Args:
+            movie: The movie to start from.
+            count: How many movies (1-20).
+        """
+
+        async def show(inter: discord.Interaction, film: Movie) -> None:
+            rows = self.engine.similar(film.movie_id, count)
+            await inter.response.send_message(embed=similar_embed(film, rows))
+
+        await with_movie(interaction, movie, show)
+
+    @app_commands.command(name="movie")
+    @app_commands.checks.cooldown(5, 10.0, key=per_user)
+    async def movie(self, interaction: discord.Interaction, movie: MovieArg) -> None:
+        """Details about a movie: year, genres, ratings, links, and your predicted stars.
+
+        Args:
+            movie: The movie to look up.
+        """
+
+        async def show(inter: discord.Interaction, film: Movie) -> None:
+            average, count = self.engine.movie_stats(film.movie_id)
+            mine = await self.engine.store.get_rating(inter.user.id, film.movie_id)
+            guess = await self.engine.predict(inter.user.id, film.movie_id)
+            embed = movie_embed(film, average, count, mine, guess)
+            await inter.response.send_message(embed=embed, ephemeral=True)
+
+        await with_movie(interaction, movie, show)
+
+
+async def setup(bot: commands.Bot) -> None:
+    """Extension entry point."""
+    await bot.add_cog(Discover(bot))

@@ -1,0 +1,200 @@
+"""A one-movie-at-a-time rating card whose buttons survive restarts.
+
+All state lives in the button custom ids (`rc:<mode>:<owner>:<movie>:<action>`) and in the
+store, so a click after a restart continues where the user left off. Modes: `o` is
+onboarding, `s<movie id>` walks movies similar to that movie.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import discord
+
+from bot.render import COLOR, clip, movie_link, stars_text
+from recommender.data import Movie
+
+log = logging.getLogger(__name__)
+
+ONBOARDING_GOAL = 10
+RECENT = 4  # movies remembered for genre variety
+NOT_YOURS = "This card belongs to someone else. Start your own with `/onboard`."
+
+
+def card_embed(movie: Movie, rated: int, note: str | None, goal: int | None) -> discord.Embed:
+    """The card for one movie: title, year, genres, link, progress."""
+    embed = discord.Embed(title=clip(movie.title, 256), colour=COLOR, url=movie_link(movie))
+    embed.description = "Have you seen it? How many stars would you give it?"
+    embed.add_field(name="Year", value=str(movie.year or "unknown"))
+    embed.add_field(name="Genres", value=clip(", ".join(movie.genres) or "—", 1024))
+    progress = f"Rated here: {rated}" + (f"/{goal}" if goal else "")
+    embed.set_footer(text=f"{note} · {progress}" if note else progress)
+    return embed
+
+
+def card_view(mode: str, owner: int, movie_id: int, half: bool = False) -> discord.ui.View:
+    """Star buttons (row 1), half-star toggle, skip and done (row 2)."""
+    view = discord.ui.View(timeout=None)
+    for n in range(1, 6):
+        action = f"{n}h" if half else str(n)
+        label = "★" * n + ("½" if half and n < 5 else "")
+        view.add_item(CardButton(mode, owner, movie_id, action, label, row=0))
+    toggle = "+½ on" if half else "+½"
+    view.add_item(CardButton(mode, owner, movie_id, "t1" if half else "t0", toggle, row=1))
+    view.add_item(CardButton(mode, owner, movie_id, "k", "Haven't seen it", row=1))
+    view.add_item(CardButton(mode, owner, movie_id, "d", "Done", row=1))
+    return view
+
+
+_STYLES = {"k": discord.ButtonStyle.secondary, "d": discord.ButtonStyle.danger}
+
+
+class CardButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"rc:(?P<mode>o|s\d+):(?P<owner>\d+):(?P<movie>\d+):(?P<action>[1-5]h?|t[01]|k|d)",
+):
+    """One button of a rating card; reconstructed from its custom id after a restart."""
+
+    def __init__(self, mode: str, owner: int, movie_id: int, action: str, label: str, row: int):
+        style = _STYLES.get(action[0], discord.ButtonStyle.primary)
+        if action == "t1":
+            style = discord.ButtonStyle.success
+        elif action == "t0":
+            style = discord.ButtonStyle.secondary
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=style,
+                row=row,
+                custom_id=f"rc:{mode}:{owner}:{movie_id}:{action}",
+            )
+        )
+        self.mode, self.owner, self.movie_id, self.action = mode, owner, movie_id, action
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> CardButton:
+        """Rebuild from the custom id of a clicked button."""
+        return cls(
+            match["mode"],
+            int(match["owner"]),
+            int(match["movie"]),
+            match["action"],
+            item.label or "",
+            item.row or 0,
+        )
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Only the card's owner may click; others are told so privately."""
+        if interaction.user.id == self.owner:
+            return True
+        await interaction.response.send_message(NOT_YOURS, ephemeral=True)
+        return False
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Rate, toggle, skip or finish, then show the next card."""
+        engine = interaction.client.engine  # type: ignore[attr-defined]
+        store = engine.store
+        if self.action.startswith("t"):
+            half = self.action == "t0"
+            await interaction.response.edit_message(
+                view=card_view(self.mode, self.owner, self.movie_id, half)
+            )
+            return
+        session = await load_state(store, self.owner, self.mode)
+        if self.action == "d":
+            await store.end_session(self.owner)
+            text = f"Thanks! You rated {session['rated']} movies. Try `/recommend` for your picks."
+            await interaction.response.edit_message(content=text, embed=None, view=None)
+            return
+        movie = engine.movie(self.movie_id)
+        if self.action == "k":
+            await store.skip(self.owner, self.movie_id)
+            note = f"Skipped {movie.title}"
+        else:
+            stars = float(self.action[0]) + (0.5 if self.action.endswith("h") else 0.0)
+            source = "onboarding" if self.mode == "o" else "slash"
+            await engine.rate(self.owner, self.movie_id, min(stars, 5.0), source)
+            session["rated"] += 1
+            note = f"Saved {movie.title}: {stars_text(min(stars, 5.0))}"
+        session["recent"] = ([self.movie_id, *session["recent"]])[:RECENT]
+        await show_next(interaction, engine, self.owner, self.mode, session, note)
+
+
+def _fresh(mode: str) -> dict[str, Any]:
+    return {"mode": mode, "rated": 0, "recent": []}
+
+
+async def load_state(store: Any, owner: int, mode: str) -> dict[str, Any]:
+    """The user's card session for this mode, or a fresh one."""
+    saved = await store.load_session(owner)
+    if saved is not None and saved.data.get("mode") == mode:
+        return dict(saved.data)
+    return _fresh(mode)
+
+
+async def next_movie(engine: Any, owner: int, mode: str, recent: list[int]) -> Movie | None:
+    """Onboarding asks the most telling movie; similar mode walks that movie's neighbours."""
+    if mode == "o":
+        return await engine.onboarding_next(owner, recent)
+    seed = int(mode[1:])
+    rated = set((await engine.rated_ids(owner)).tolist())
+    skipped = await engine.store.skipped(owner)
+    for movie, _ in engine.similar(seed, 60):
+        if movie.movie_id not in rated and movie.movie_id not in skipped:
+            return movie
+    return None
+
+
+async def show_next(
+    interaction: discord.Interaction,
+    engine: Any,
+    owner: int,
+    mode: str,
+    session: dict[str, Any],
+    note: str | None,
+) -> None:
+    """Persist the session and show the next card, or wrap up (goal reached / nothing left)."""
+    goal = ONBOARDING_GOAL if mode == "o" else None
+    store = engine.store
+    respond = (
+        interaction.response.edit_message
+        if interaction.type == discord.InteractionType.component
+        else interaction.response.send_message
+    )
+    if goal is not None and session["rated"] >= goal:
+        await store.end_session(owner)
+        picks, _ = await engine.recommend(owner, 5)
+        from bot.render import picks_embed
+
+        embed = picks_embed("Your first recommendations", picks, "Rate more any time: /onboard")
+        text = f"{note}. That's {goal} ratings: here is what I think you'll love!"
+        await respond(content=text, embed=embed, view=None)
+        return
+    movie = await next_movie(engine, owner, mode, session["recent"])
+    if movie is None:
+        await store.end_session(owner)
+        text = "That's every movie I had for you here. Try `/recommend`!"
+        await respond(content=f"{note}. {text}" if note else text, embed=None, view=None)
+        return
+    message_id = interaction.message.id if interaction.message else None
+    await store.save_session(owner, session, message_id)
+    embed = card_embed(movie, session["rated"], note, goal)
+    kwargs: dict[str, Any] = {"embed": embed, "view": card_view(mode, owner, movie.movie_id)}
+    if interaction.type != discord.InteractionType.component:
+        kwargs["ephemeral"] = True
+    else:
+        kwargs["content"] = None
+    await respond(**kwargs)
+
+
+async def start_cards(interaction: discord.Interaction, mode: str, resume: bool = False) -> None:
+    """Open a card session for the invoker (resuming onboarding progress when asked)."""
+    engine = interaction.client.engine  # type: ignore[attr-defined]
+    owner = interaction.user.id
+    session = await load_state(engine.store, owner, mode) if resume else _fresh(mode)
+    note = f"Welcome back: {session['rated']} rated so far" if session["rated"] else None
+    await show_next(interaction, engine, owner, mode, session, note)

@@ -1,0 +1,103 @@
+"""Configuration from the environment (and an optional .env file); documented in .env.example."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+from recommender.als import ALSConfig
+
+DISCORD_API_BASE = "https://discord.com/api/v10"
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value we cannot use."""
+
+
+def _get(env: dict[str, str], name: str, default: str) -> str:
+    value = env.get(name, "").strip()
+    return value if value else default
+
+
+def _number(env: dict[str, str], name: str, default: float, kind: type = float) -> float:
+    raw = _get(env, name, str(default))
+    try:
+        return kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a {kind.__name__}, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot reads from its environment. The token never appears in repr."""
+
+    discord_token: str | None = field(default=None, repr=False)
+    api_base: str = DISCORD_API_BASE
+    gateway_url: str | None = None
+    dev_guild_id: int | None = None
+    database_path: Path = Path("data/moviebot.db")
+    data_dir: Path = Path("data")
+    dataset: str = "ml-100k"
+    movielens_dir: Path | None = None
+    als: ALSConfig = field(default_factory=ALSConfig)
+    refit_interval: float = 600.0
+    refit_min_changes: int = 1
+    refit_memory_limit_mb: int = 0
+    log_level: str = "INFO"
+
+    @property
+    def model_dir(self) -> Path:
+        """Where model snapshots live."""
+        return self.data_dir / "models"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, dotenv: bool = True) -> Settings:
+        """Read settings from `env` (default os.environ, after loading .env if present)."""
+        if env is None:
+            if dotenv:
+                load_dotenv(override=False)
+            env = dict(os.environ)
+        guild = _get(env, "DEV_GUILD_ID", "")
+        if guild and not guild.isdigit():
+            raise SettingsError(f"DEV_GUILD_ID must be a Discord server id, got {guild!r}")
+        data_dir = Path(_get(env, "DATA_DIR", "data"))
+        ml_dir = _get(env, "MOVIELENS_DIR", "")
+        defaults = ALSConfig()
+        try:
+            als = ALSConfig(
+                factors=int(_number(env, "ALS_FACTORS", defaults.factors, int)),
+                iterations=int(_number(env, "ALS_ITERATIONS", defaults.iterations, int)),
+                reg=_number(env, "ALS_REG", defaults.reg),
+                reg_bias=_number(env, "ALS_REG_BIAS", defaults.reg_bias),
+                reg_exponent=_number(env, "ALS_REG_EXPONENT", defaults.reg_exponent),
+                implicit_factors=int(
+                    _number(env, "ALS_IMPLICIT_FACTORS", defaults.implicit_factors, int)
+                ),
+            )
+        except ValueError as exc:
+            raise SettingsError(f"ALS settings: {exc}") from None
+        level = _get(env, "LOG_LEVEL", "INFO").upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+        return cls(
+            discord_token=_get(env, "DISCORD_TOKEN", "") or None,
+            api_base=_get(env, "DISCORD_API_BASE", DISCORD_API_BASE).rstrip("/"),
+            gateway_url=_get(env, "DISCORD_GATEWAY_URL", "") or None,
+            dev_guild_id=int(guild) if guild else None,
+            database_path=Path(_get(env, "DATABASE_PATH", str(data_dir / "moviebot.db"))),
+            data_dir=data_dir,
+            dataset=_get(env, "DATASET", "ml-100k"),
+            movielens_dir=Path(ml_dir) if ml_dir else None,
+            als=als,
+            refit_interval=_number(env, "REFIT_INTERVAL", 600.0),
+            refit_min_changes=int(_number(env, "REFIT_MIN_CHANGES", 1, int)),
+            refit_memory_limit_mb=int(_number(env, "REFIT_MEMORY_LIMIT_MB", 0, int)),
+            log_level=level,
+        )
+
+    def describe(self) -> dict[str, object]:
+        """Settings safe to log: every field but the token."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "discord_token"}

@@ -1,0 +1,308 @@
+"""The store's schema: forward migrations keyed by PRAGMA user_version, row types, value rules.
+
+Migration k (1-based) takes a database from user_version k-1 to k. Steps are applied in one
+BEGIN IMMEDIATE transaction at start-up, so two processes opening the same file cannot both
+migrate it. Never edit a released step: append a new one.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import aiosqlite
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+# Stars: 0.5..5 in half-star steps, enforced again by the database.
+_STARS_CHECK = "stars >= 0.5 AND stars <= 5.0 AND stars * 2 = CAST(stars * 2 AS INTEGER)"
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: ratings only (the first release).
+    (
+        f"""
+        CREATE TABLE ratings (
+            user_id    INTEGER NOT NULL,
+            movie_id   INTEGER NOT NULL CHECK (movie_id > 0),
+            stars      REAL    NOT NULL CHECK ({_STARS_CHECK}),
+            source     TEXT    NOT NULL
+                       CHECK (source IN ('slash', 'chat', 'onboarding', 'import')),
+            created_at REAL    NOT NULL,
+            updated_at REAL    NOT NULL,
+            PRIMARY KEY (user_id, movie_id)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX ratings_user_recent ON ratings (user_id, updated_at)",
+    ),
+    # 2: the change counter and the model-fit log.
+    (
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
+        # Ratings that predate the counter count as changes no fit has seen yet.
+        "INSERT INTO meta (key, value) VALUES ('change_seq', (SELECT count(*) FROM ratings))",
+        """
+        CREATE TABLE fits (
+            fit_id       INTEGER PRIMARY KEY AUTOINCREMENT,
+            started_at   REAL    NOT NULL,
+            finished_at  REAL,
+            ratings_used INTEGER NOT NULL CHECK (ratings_used >= 0),
+            change_seq   INTEGER NOT NULL,
+            rmse         REAL,
+            duration_s   REAL,
+            status       TEXT    NOT NULL DEFAULT 'running'
+                         CHECK (status IN ('running', 'ok', 'failed')),
+            error        TEXT
+        )
+        """,
+        "CREATE INDEX fits_status ON fits (status, fit_id)",
+    ),
+    # 3: onboarding ("haven't seen it" skips and resumable sessions).
+    (
+        """
+        CREATE TABLE skips (
+            user_id    INTEGER NOT NULL,
+            movie_id   INTEGER NOT NULL CHECK (movie_id > 0),
+            created_at REAL    NOT NULL,
+            PRIMARY KEY (user_id, movie_id)
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE onboarding_sessions (
+            user_id    INTEGER PRIMARY KEY,
+            data       TEXT    NOT NULL,
+            message_id INTEGER,
+            created_at REAL    NOT NULL,
+            updated_at REAL    NOT NULL
+        )
+        """,
+    ),
+    # 4: movie-night polls, their options and one changeable vote per member.
+    (
+        """
+        CREATE TABLE polls (
+            poll_id    INTEGER PRIMARY KEY AUTOINCREMENT,
+            guild_id   INTEGER NOT NULL,
+            channel_id INTEGER NOT NULL,
+            creator_id INTEGER NOT NULL,
+            message_id INTEGER,
+            strategy   TEXT    NOT NULL,
+            created_at REAL    NOT NULL,
+            closed_at  REAL
+        )
+        """,
+        "CREATE INDEX polls_creator ON polls (creator_id)",
+        "CREATE INDEX polls_open ON polls (closed_at, poll_id)",
+        """
+        CREATE TABLE poll_options (
+            poll_id  INTEGER NOT NULL REFERENCES polls (poll_id) ON DELETE CASCADE,
+            movie_id INTEGER NOT NULL CHECK (movie_id > 0),
+            position INTEGER NOT NULL,
+            PRIMARY KEY (poll_id, movie_id)
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE poll_votes (
+            poll_id  INTEGER NOT NULL,
+            user_id  INTEGER NOT NULL,
+            movie_id INTEGER NOT NULL,
+            voted_at REAL    NOT NULL,
+            PRIMARY KEY (poll_id, user_id),
+            FOREIGN KEY (poll_id, movie_id)
+                REFERENCES poll_options (poll_id, movie_id) ON DELETE CASCADE
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX poll_votes_user ON poll_votes (user_id)",
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database was written by a newer release; refusing to touch it."""
+
+
+async def read_version(conn: aiosqlite.Connection) -> int:
+    """The database's PRAGMA user_version (0 for a fresh file)."""
+    rows = list(await conn.execute_fetchall("PRAGMA user_version"))
+    return int(rows[0][0])
+
+
+def check_version(version: int, path: object) -> None:
+    """Raise SchemaTooNewError if the file is ahead of the code (downgrades are not supported)."""
+    if version > SCHEMA_VERSION:
+        raise SchemaTooNewError(
+            f"database {path} has schema version {version}, but this code only knows versions "
+            f"up to {SCHEMA_VERSION}: run a newer release of the bot (or restore a backup)"
+        )
+
+
+async def migrate(conn: aiosqlite.Connection, path: object) -> int:
+    """Bring the schema to SCHEMA_VERSION in one IMMEDIATE transaction; returns the old version.
+
+    `conn` must be in autocommit mode (isolation_level=None) with foreign keys OFF, so table
+    rewrites in future steps are possible; foreign keys are checked before the COMMIT.
+    """
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        old = await read_version(conn)  # re-read under the write lock: another process may
+        check_version(old, path)  # have migrated between our first look and now
+        for version in range(old + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[version - 1]:
+                await conn.execute(statement)
+            log.info("migrated %s to schema version %d", path, version)
+        if old != SCHEMA_VERSION:
+            await conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            problems = list(await conn.execute_fetchall("PRAGMA foreign_key_check"))
+            if problems:
+                raise RuntimeError(f"migration left foreign-key violations: {problems[:5]}")
+        await conn.execute("COMMIT")
+    except BaseException:
+        await conn.execute("ROLLBACK")
+        raise
+    return old
+
+
+# ------------------------------------------------------------------------- value rules
+SOURCES = frozenset({"slash", "chat", "onboarding", "import"})
+MAX_SNOWFLAKE = 2**63 - 1  # SQLite INTEGER is a signed 64-bit integer
+MAX_MOVIE_ID = 2**31 - 1  # all_ratings() hands movie ids out as int32
+
+
+# ------------------------------------------------------------------------------ rows
+@dataclass(frozen=True, slots=True)
+class Rating:
+    """One Discord user's stars for one movie; timestamps are unix seconds."""
+
+    user_id: int
+    movie_id: int
+    stars: float
+    source: str
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RatingChange:
+    """What a rate() did: created a new rating or replaced `previous` stars."""
+
+    user_id: int
+    movie_id: int
+    stars: float
+    previous: float | None
+
+    @property
+    def created(self) -> bool:
+        """True if the user had not rated this movie before."""
+        return self.previous is None
+
+    @property
+    def updated(self) -> bool:
+        """True if an existing rating was replaced."""
+        return self.previous is not None
+
+
+class RatingArrays(NamedTuple):
+    """All Discord ratings as columns, ready to blend with the training data."""
+
+    users: np.ndarray  # int64 snowflakes
+    movies: np.ndarray  # int32
+    stars: np.ndarray  # float32
+
+
+@dataclass(frozen=True, slots=True)
+class FitRecord:
+    """One model fit: when, on how much data, and how it went."""
+
+    fit_id: int
+    started_at: float
+    finished_at: float | None
+    ratings_used: int
+    change_seq: int  # the store's change sequence when the fit took its data
+    rmse: float | None
+    duration_s: float | None
+    status: str  # "running" | "ok" | "failed"
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OnboardingSession:
+    """A user's resumable onboarding state (JSON data) and the message showing it."""
+
+    user_id: int
+    data: dict[str, Any]
+    message_id: int | None
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    """A movie-night poll; `movie_ids` keeps the options in their shown order."""
+
+    poll_id: int
+    guild_id: int
+    channel_id: int
+    creator_id: int
+    message_id: int | None
+    movie_ids: tuple[int, ...]
+    strategy: str
+    created_at: float
+    closed_at: float | None
+
+    @property
+    def closed(self) -> bool:
+        """Whether voting has ended."""
+        return self.closed_at is not None
+
+
+# ------------------------------------------------------------------------ validation
+def validate_stars(stars: object) -> float:
+    """Stars as a float if finite and in 0.5..5 in half steps; ValueError otherwise."""
+    if isinstance(stars, bool) or not isinstance(stars, numbers.Real):
+        raise ValueError(f"stars must be a number, got {stars!r}")
+    value = float(stars)
+    if not math.isfinite(value) or not 0.5 <= value <= 5.0 or value * 2 != round(value * 2):
+        raise ValueError(f"stars must be 0.5 to 5 in half-star steps, got {stars!r}")
+    return value
+
+
+def check_snowflake(name: str, value: object) -> int:
+    """A Discord id as int (1..2**63-1); ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer Discord id, got {value!r}")
+    out = int(value)
+    if not 0 < out <= MAX_SNOWFLAKE:
+        raise ValueError(f"{name} must be between 1 and 2**63-1, got {out}")
+    return out
+
+
+def check_movie_id(value: object) -> int:
+    """A movie id as int (1..2**31-1); ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"movie_id must be an integer, got {value!r}")
+    out = int(value)
+    if not 0 < out <= MAX_MOVIE_ID:
+        raise ValueError(f"movie_id must be between 1 and 2**31-1, got {out}")
+    return out
+
+
+def check_source(source: object) -> str:
+    """A known rating source; ValueError otherwise."""
+    if not isinstance(source, str) or source not in SOURCES:
+        raise ValueError(f"source must be one of {sorted(SOURCES)}, got {source!r}")
+    return str(source)
+
+
+def finite_or_none(name: str, value: float | None) -> float | None:
+    """A finite float or None; ValueError for NaN/inf/non-numbers."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number or None, got {value!r}")
+    if not math.isfinite(float(value)):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return float(value)

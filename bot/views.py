@@ -1,0 +1,129 @@
+"""Interactive views: one owner-only base, a paginator, a confirmation, "did you mean" buttons."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import discord
+
+from bot.tree import report_error
+from recommender.data import Movie
+from recommender.titles import TitleMatch
+
+NOT_YOURS = "Those buttons belong to someone else. Run the command yourself to get your own."
+
+MoviePicked = Callable[[discord.Interaction, Movie], Awaitable[None]]
+
+
+class OwnedView(discord.ui.View):
+    """A view only its invoker may use; errors go through the same handler as commands."""
+
+    def __init__(self, owner_id: int, *, timeout: float | None = 600) -> None:
+        super().__init__(timeout=timeout)
+        self.owner_id = owner_id
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Admit only the invoker; tell anyone else kindly and privately."""
+        if interaction.user.id == self.owner_id:
+            return True
+        await interaction.response.send_message(NOT_YOURS, ephemeral=True)
+        return False
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
+    ) -> None:
+        """Report like a command error would."""
+        await report_error(interaction, error)
+
+
+class Paginator(OwnedView):
+    """Pages of embeds with previous/next buttons and a page counter."""
+
+    def __init__(self, owner_id: int, pages: list[discord.Embed], start: int = 0) -> None:
+        super().__init__(owner_id)
+        self.pages = pages or [discord.Embed(description="Nothing here yet.")]
+        self.index = max(0, min(start, len(self.pages) - 1))
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self.previous.disabled = self.index == 0
+        self.next.disabled = self.index >= len(self.pages) - 1
+        self.counter.label = f"{self.index + 1}/{len(self.pages)}"
+
+    @property
+    def page(self) -> discord.Embed:
+        """The embed currently shown."""
+        return self.pages[self.index]
+
+    @discord.ui.button(label="◀ Prev", style=discord.ButtonStyle.secondary, custom_id="page:prev")
+    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        """Show the previous page."""
+        self.index -= 1
+        self._refresh()
+        await interaction.response.edit_message(embed=self.page, view=self)
+
+    @discord.ui.button(label="1/1", style=discord.ButtonStyle.secondary, disabled=True)
+    async def counter(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        """Page counter (never clickable)."""
+
+    @discord.ui.button(label="Next ▶", style=discord.ButtonStyle.secondary, custom_id="page:next")
+    async def next(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        """Show the next page."""
+        self.index += 1
+        self._refresh()
+        await interaction.response.edit_message(embed=self.page, view=self)
+
+
+class ConfirmView(OwnedView):
+    """Yes/no buttons; `confirmed` ends as True, False, or None on timeout."""
+
+    def __init__(
+        self,
+        owner_id: int,
+        on_confirm: Callable[[discord.Interaction], Awaitable[None]],
+        confirm_label: str = "Yes",
+    ) -> None:
+        super().__init__(owner_id, timeout=120)
+        self.confirmed: bool | None = None
+        self._on_confirm = on_confirm
+        self.confirm.label = confirm_label
+
+    @discord.ui.button(label="Yes", style=discord.ButtonStyle.danger, custom_id="confirm:yes")
+    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        """Run the confirmed action."""
+        self.confirmed = True
+        self.stop()
+        await self._on_confirm(interaction)
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary, custom_id="confirm:no")
+    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        """Do nothing and say so."""
+        self.confirmed = False
+        self.stop()
+        await interaction.response.edit_message(
+            content="Cancelled. Nothing was changed.", view=None
+        )
+
+
+class DidYouMeanView(OwnedView):
+    """One button per candidate title; clicking continues the original action with it."""
+
+    def __init__(self, owner_id: int, candidates: list[TitleMatch], on_pick: MoviePicked) -> None:
+        super().__init__(owner_id, timeout=300)
+        self._on_pick = on_pick
+        for k, cand in enumerate(candidates[:5]):
+            label = cand.title if len(cand.title) <= 80 else cand.title[:79] + "…"
+            button: discord.ui.Button = discord.ui.Button(
+                label=label, style=discord.ButtonStyle.primary, custom_id=f"pick:{k}"
+            )
+            button.callback = self._callback(cand.movie_id)  # type: ignore[method-assign]
+            self.add_item(button)
+
+    def _callback(self, movie_id: int) -> Callable[[discord.Interaction], Awaitable[None]]:
+        async def pick(interaction: discord.Interaction) -> None:
+            self.stop()
+            engine = interaction.client.engine  # type: ignore[attr-defined]
+            await self._on_pick(interaction, engine.movie(movie_id))
+
+        return pick

@@ -1,0 +1,540 @@
+"""The Discord emulator against a real discord.py bot over real sockets, plus validate.py units."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import aiohttp
+import discord
+import pytest
+from discord import app_commands
+from discord.ext import commands
+
+from bot.emulator import CommandUnavailable, DiscordEmulator, OptionError, render_message
+from bot.emulator import validate as v
+from bot.endpoints import DEFAULT_API_BASE, DEFAULT_GATEWAY, configure_endpoints
+
+GUILD_ID = 111_111
+OWNER, ALICE, BOB = 7, 42, 43
+MOVIES = ["Se7en", "Seven Samurai", "Alien", "Aliens"]
+
+
+class TestBot(commands.Bot):
+    """A tiny bot exercising every interaction shape the emulator supports."""
+
+    __test__ = False
+
+    def __init__(self) -> None:
+        """Default (non-privileged) intents; no 2 s wait for guilds after READY."""
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents.default(),
+            guild_ready_timeout=0,
+            help_command=None,
+        )
+        self.errors: list[Exception] = []
+        self.seen: list[str] = []
+
+    async def on_message(self, message: discord.Message) -> None:
+        """Answer DMs and guild messages that mention the bot; remember what content arrived."""
+        if message.author.bot:
+            return
+        self.seen.append(message.content)
+        if message.guild is None:
+            await message.channel.send(f"dm: {message.content}")
+        elif self.user in message.mentions:
+            await message.reply(f"hi {message.author.name}")
+
+
+class VoteView(discord.ui.View):
+    """Buttons that edit the message, answer ephemerally or close the vote; a user select."""
+
+    def __init__(self) -> None:
+        """Count up-votes per message."""
+        super().__init__(timeout=60)
+        self.ups = 0
+
+    @discord.ui.button(label="Up", custom_id="vote:up", style=discord.ButtonStyle.primary)
+    async def up(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        """Edit the message in place (callback type 7)."""
+        self.ups += 1
+        await interaction.response.edit_message(content=f"Up: {self.ups}", view=self)
+
+    @discord.ui.button(label="Secret", custom_id="vote:secret")
+    async def secret(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        """Answer with a new ephemeral message (type 4)."""
+        await interaction.response.send_message("psst", ephemeral=True)
+
+    @discord.ui.button(label="Close", custom_id="vote:close", style=discord.ButtonStyle.danger)
+    async def close(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        """Disable every button."""
+        for item in self.children:
+            item.disabled = True  # type: ignore[attr-defined]
+        await interaction.response.edit_message(content="closed", view=self)
+
+    @discord.ui.select(cls=discord.ui.UserSelect, custom_id="vote:friend", placeholder="A friend")
+    async def friend(self, interaction: discord.Interaction, select: discord.ui.UserSelect) -> None:
+        """Resolved user data arrives as a Member."""
+        await interaction.response.send_message(f"picked {select.values[0].name}")
+
+
+def build_bot() -> TestBot:
+    """The bot with its slash commands."""
+    bot = TestBot()
+    tree = bot.tree
+
+    @tree.command(description="Rate a movie")
+    async def rate(
+        interaction: discord.Interaction, movie: str, stars: app_commands.Range[float, 0.5, 5.0]
+    ) -> None:
+        await interaction.response.send_message(f"Rated {movie} {stars}", ephemeral=True)
+
+    @rate.autocomplete("movie")
+    async def movie_choices(interaction: discord.Interaction, current: str) -> list:
+        if current == "many":
+            many = [app_commands.Choice(name=f"m{i}", value=f"m{i}") for i in range(26)]
+            try:
+                await interaction.response.autocomplete(many)
+            except discord.HTTPException as exc:
+                bot.errors.append(exc)
+            return []
+        return [
+            app_commands.Choice(name=m, value=m) for m in MOVIES if current.lower() in m.lower()
+        ]
+
+    @tree.command(description="Recommend for a friend")
+    async def recommend(interaction: discord.Interaction, friend: discord.Member) -> None:
+        await interaction.response.send_message(f"For {friend.name} in {friend.guild.name}")
+
+    @tree.command(description="Think, then edit")
+    async def slow(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True)
+        await asyncio.sleep(0.05)
+        await interaction.edit_original_response(content="done")
+
+    @tree.command(description="Answer and follow up")
+    async def multi(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("first")
+        await interaction.followup.send("second", ephemeral=True)
+
+    @tree.command(description="Ephemeral deferral answered by a follow-up")
+    async def quiet(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True)
+        await interaction.followup.send("from followup")
+
+    @tree.command(description="Start a vote")
+    async def vote(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("Vote!", view=VoteView())
+
+    @tree.command(description="DM me")
+    async def dm_me(interaction: discord.Interaction) -> None:
+        await interaction.user.send("psst in DM")
+        await interaction.response.send_message("sent", ephemeral=True)
+
+    async def attempt(coro: object) -> None:
+        try:
+            await coro  # type: ignore[misc]
+        except discord.HTTPException as exc:
+            bot.errors.append(exc)
+
+    @tree.command(description="Too long")
+    async def long(interaction: discord.Interaction) -> None:
+        await attempt(interaction.response.send_message("x" * 2001))
+
+    @tree.command(description="Bad button")
+    async def badbutton(interaction: discord.Interaction) -> None:
+        view = discord.ui.View()
+        view.add_item(discord.ui.Button(label="b", custom_id="b" * 101))
+        await attempt(interaction.response.send_message("bad", view=view))
+
+    @tree.command(description="Too slow")
+    async def late(interaction: discord.Interaction) -> None:
+        await asyncio.sleep(0.35)
+        await attempt(interaction.response.send_message("late"))
+
+    @tree.command(description="Answer twice")
+    async def twice(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("one")
+        interaction.response._response_type = None  # bypass discord.py's own guard
+        await attempt(interaction.response.send_message("two"))
+
+    @tree.command(description="Admins only")
+    @app_commands.default_permissions(manage_guild=True)
+    async def admin(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("admin ok")
+
+    club = app_commands.Group(name="club", description="Movie club")
+
+    @club.command(description="Join the club")
+    async def join(interaction: discord.Interaction, nickname: str) -> None:
+        await interaction.response.send_message(f"welcome {nickname}")
+
+    tree.add_command(club)
+    return bot
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[tuple[DiscordEmulator, TestBot]]:
+    """A running emulator with one guild, and the bot logged in, ready and guild-synced."""
+    emu = await DiscordEmulator().start()
+    guild = emu.add_guild(GUILD_ID, "Movie Club", owner_id=OWNER)
+    emu.add_member(GUILD_ID, ALICE, "alice")
+    emu.add_member(GUILD_ID, BOB, "bob", permissions=8)
+    emu.set_voice_state(GUILD_ID, ALICE, guild.voice_channel_id)
+    configure_endpoints(emu.api_base, emu.gateway_url)
+    bot = build_bot()
+    task: asyncio.Task[None] | None = None
+    try:
+        await bot.login("test-token")
+        task = asyncio.create_task(bot.connect(reconnect=False))
+        await emu.wait_until_connected(timeout=5)
+        await asyncio.wait_for(bot.wait_until_ready(), 5)
+        bot.tree.copy_global_to(guild=discord.Object(GUILD_ID))
+        await bot.tree.sync(guild=discord.Object(GUILD_ID))
+        yield emu, bot
+    finally:
+        await bot.close()
+        if task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, 5)
+        await emu.close()
+        configure_endpoints(None, None)
+
+
+# --- end to end --------------------------------------------------------------------------------
+
+
+async def test_login_ready_and_guild_state(env: tuple[DiscordEmulator, TestBot]) -> None:
+    emu, bot = env
+    assert bot.user is not None and bot.user.id == emu.bot_user_id
+    assert bot.application_id == emu.application_id
+    guild = bot.get_guild(GUILD_ID)
+    assert guild is not None and guild.name == "Movie Club" and not guild.unavailable
+    voice = guild.get_channel(emu.state.guilds[GUILD_ID].voice_channel_id)
+    assert isinstance(voice, discord.VoiceChannel)
+    assert [m.id for m in voice.members] == [ALICE]
+    emu.set_voice_state(GUILD_ID, BOB, voice.id)
+    await emu.wait_until(lambda: len(voice.members) == 2, 5, "BOB in voice")
+    assert sorted(m.id for m in voice.members) == [ALICE, BOB]
+    assert emu.gateway.identify_count == 1 and emu.gateway.seq > 2
+    assert emu.violations == [] and emu.unknown_routes == []
+
+
+async def test_guild_and_global_sync_store_commands(env: tuple[DiscordEmulator, TestBot]) -> None:
+    emu, bot = env
+    guild_cmds = await emu.wait_commands_registered("rate", "club", guild_id=GUILD_ID)
+    assert {"rate", "vote", "club", "admin"} <= {c["name"] for c in guild_cmds}
+    rate = next(c for c in emu.commands(GUILD_ID) if c["name"] == "rate")
+    assert [(o["name"], o["type"], o.get("autocomplete", False)) for o in rate["options"]] == [
+        ("movie", 3, True),
+        ("stars", 10, False),
+    ]
+    assert emu.commands() == []
+    synced = await bot.tree.sync()
+    assert {c.name for c in synced} == {c["name"] for c in emu.commands()}
+    assert all(c.id for c in synced)
+    assert emu.violations == []
+
+
+async def test_slash_with_options_answers_ephemeral(env: tuple[DiscordEmulator, TestBot]) -> None:
+    emu, _ = env
+    inter = await emu.slash("rate", {"movie": "Se7en", "stars": 4.5}, user_id=ALICE, guild_id=GUILD_ID)
+    reply = await inter.response(timeout=5)
+    assert reply.type == 4 and reply.content == "Rated Se7en 4.5" and reply.ephemeral
+    assert inter.first_response_ms is not None and 0 <= inter.first_response_ms < 3000
+    with pytest.raises(OptionError):
+        await emu.slash("rate", {"movie": "x", "stars": 9}, user_id=ALICE, guild_id=GUILD_ID)
+    with pytest.raises(OptionError):
+        await emu.slash("rate", {"movie": "x"}, user_id=ALICE, guild_id=GUILD_ID)
+    assert emu.violations == []
+
+
+async def test_user_option_subcommand_and_permissions(env: tuple[DiscordEmulator, TestBot]) -> None:
+    emu, _ = env
+    inter = await emu.slash("recommend", {"friend": BOB}, user_id=ALICE, guild_id=GUILD_ID)
+    assert (await inter.response()).content == "For bob in Movie Club"
+    inter = await emu.slash("club join", {"nickname": "Al"}, user_id=ALICE, guild_id=GUILD_ID)
+    assert (await inter.final()).content == "welcome Al"
+    with pytest.raises(CommandUnavailable):
+        await emu.slash("admin", user_id=ALICE, guild_id=GUILD_ID)
+    inter = await emu.slash("admin", user_id=BOB, guild_id=GUILD_ID)
+    assert (await inter.response()).content == "admin ok"
+    assert emu.violations == []
+
+
+async def test_deferred_then_edit_original(env: tuple[DiscordEmulator, TestBot]) -> None:
+    emu, _ = env
+    inter = await emu.slash("slow", user_id=ALICE, guild_id=GUILD_ID)
+    reply = await inter.response()
+    assert reply.type == 5 and reply.deferred and not reply.ephemeral
+    final = await inter.final(timeout=5)
+    assert final is not None and final.content == "done" and inter.edits == 1
+    assert final.id == reply.id and final.flags & 128 == 0
+    assert emu.violations == []
+
+
+async def test_followups(env: tuple[DiscordEmulator, TestBot]) -> None:
+    emu, _ = env
+    inter = await emu.slash("multi", user_id=ALICE, guild_id=GUILD_ID)
+    assert (await inter.final()).content == "first"  # type: ignore[union-attr]
+    (second,) = await inter.wait_followups(1)
+    assert second.content == "second" and second.ephemeral
+    quiet = await emu.slash("quiet", user_id=ALICE, guild_id=GUILD_ID)
+    final = await quiet.final()
+    assert final is not None and final.content == "from followup" and final.ephemeral
+    assert final.id == (await quiet.response()).id
+    assert emu.violations == []
+
+
+async def test_autocomplete_returns_choices(env: tuple[DiscordEmulator, TestBot]) -> None:
+    emu, _ = env
+    choices = await emu.autocomplete(
+        "rate", {"movie": "se"}, focused="movie", user_id=ALICE, guild_id=GUILD_ID
+    )
+    assert choices == [
+        {"name": "Se7en", "value": "Se7en"},
+        {"name": "Seven Samurai", "value": "Seven Samurai"},
+    ]
+    assert emu.violations == []
+
+
+async def test_buttons_edit_and_ephemeral_and_disabled(env: tuple[DiscordEmulator, TestBot]) -> None:
+    emu, _ = env
+    reply = await (await emu.slash("vote", user_id=ALICE, guild_id=GUILD_ID)).response()
+    assert [b.label for b in reply.buttons] == ["Up", "Secret", "Close"]
+    assert "[Up] [Secret] [Close]" in reply.text
+    up = await (await emu.click(reply, "vote:up", user_id=BOB)).response()
+    assert up.type == 7 and up.content == "Up: 1"
+    up = await (await emu.click(reply, "vote:up", user_id=ALICE)).response()
+    assert up.content == "Up: 2" and emu.message(reply).content == "Up: 2"
+    secret = await (await emu.click(reply, "vote:secret", user_id=BOB)).response()
+    assert secret.type == 4 and secret.content == "psst" and secret.ephemeral
+    await (await emu.click(reply, "vote:close", user_id=BOB)).response()
+    assert all(b.disabled for b in emu.message(reply).buttons)
+    with pytest.raises(ValueError, match="disabled"):
+        await emu.click(reply, "vote:up", user_id=BOB)
+    assert emu.violations == []
+
+
+async def test_user_select_resolves_member(env: tuple[DiscordEmulator, TestBot]) -> None:
+    emu, _ = env
+    reply = await (await emu.slash("vote", user_id=ALICE, guild_id=GUILD_ID)).response()
+    assert reply.selects[0].custom_id == "vote:friend"
+    picked = await (await emu.select(reply, "vote:friend", [BOB], user_id=ALICE)).response()
+    assert picked.content == "picked bob"
+    assert emu.violations == []
+
+
+async def test_mention_answered_and_content_intent(env: tuple[DiscordEmulator, TestBot]) -> None:
+    emu, bot = env
+    channel = emu.state.guilds[GUILD_ID].text_channel_id
+    said = await emu.send_message(channel, ALICE, "hello", mention_bot=True)
+    answer = await emu.next_message(channel, timeout=5)
+    assert answer.content == "hi alice" and answer.reference_id == said.id
+    await emu.send_message(channel, BOB, "no mention here")
+    await emu.wait_until(lambda: len(bot.seen) == 2, 5, "the second message")
+    assert bot.seen == [f"<@{emu.bot_user_id}> hello", ""]  # no MESSAGE_CONTENT intent
+    assert emu.violations == []
+
+
+async def test_direct_messages_both_ways(env: tuple[DiscordEmulator, TestBot]) -> None:
+    emu, _ = env
+    await emu.send_dm(ALICE, "hey")
+    assert (await emu.next_dm(ALICE)).content == "dm: hey"
+    inter = await emu.slash("dm_me", user_id=BOB, guild_id=GUILD_ID)
+    assert (await inter.response()).content == "sent"
+    assert (await emu.next_dm(BOB)).content == "psst in DM"
+    assert emu.violations == []
+
+
+async def test_content_over_2000_is_rejected(env: tuple[DiscordEmulator, TestBot]) -> None:
+    emu, bot = env
+    inter = await emu.slash("long", user_id=ALICE, guild_id=GUILD_ID)
+    await emu.wait_until(lambda: bot.errors, 5, "the bot's error")
+    assert bot.errors[0].status == 400 and bot.errors[0].code == 50035  # type: ignore[attr-defined]
+    assert any("content" in p and "2001" in p for p in emu.violations)
+    assert not inter.acknowledged
+
+
+async def test_26_autocomplete_choices_rejected(env: tuple[DiscordEmulator, TestBot]) -> None:
+    emu, bot = env
+    choices = await emu.autocomplete(
+        "rate", {"movie": "many"}, focused="movie", user_id=ALICE, guild_id=GUILD_ID
+    )
+    assert choices == []  # the tree's fallback answer after the rejected one
+    assert bot.errors and bot.errors[0].status == 400  # type: ignore[attr-defined]
+    assert any("at most 25 choices" in p for p in emu.violations)
+
+
+async def test_101_char_custom_id_rejected(env: tuple[DiscordEmulator, TestBot]) -> None:
+    emu, bot = env
+    await emu.slash("badbutton", user_id=ALICE, guild_id=GUILD_ID)
+    await emu.wait_until(lambda: bot.errors, 5, "the bot's error")
+    assert bot.errors[0].code == 50035  # type: ignore[attr-defined]
+    assert any("custom_id" in p and "101" in p for p in emu.violations)
+
+
+async def test_three_second_deadline(env: tuple[DiscordEmulator, TestBot]) -> None:
+    emu, bot = env
+    emu.response_deadline = 0.2
+    inter = await emu.slash("late", user_id=ALICE, guild_id=GUILD_ID)
+    await emu.wait_until(lambda: bot.errors, 5, "the bot's error")
+    assert isinstance(bot.errors[0], discord.NotFound) and bot.errors[0].code == 10062
+    assert not inter.acknowledged and inter.first_response_ms is None
+    assert any("first response after" in p for p in emu.violations)
+
+
+async def test_double_acknowledgement(env: tuple[DiscordEmulator, TestBot]) -> None:
+    emu, bot = env
+    inter = await emu.slash("twice", user_id=ALICE, guild_id=GUILD_ID)
+    assert (await inter.response()).content == "one"
+    await emu.wait_until(lambda: bot.errors, 5, "the bot's error")
+    assert bot.errors[0].code == 40060  # type: ignore[attr-defined]
+    assert any("already been acknowledged" in p for p in emu.violations)
+
+
+async def test_unknown_route_is_logged_404() -> None:
+    async with DiscordEmulator() as emu, aiohttp.ClientSession() as session:
+        url = emu.api_base + "/guilds/1/bans"
+        async with session.get(url, headers={"Authorization": "Bot x"}) as resp:
+            assert resp.status == 404
+            assert resp.headers["Content-Type"] == "application/json"
+            assert await resp.json() == {"message": "404: Not Found", "code": 0}
+        async with session.get(emu.api_base + "/users/@me") as resp:
+            assert resp.status == 401
+    assert emu.unknown_routes == ["GET /api/v10/guilds/1/bans"]
+
+
+def test_configure_endpoints_and_restore() -> None:
+    configure_endpoints("http://127.0.0.1:1/api/v10/", "ws://127.0.0.1:1/gateway")
+    try:
+        assert discord.http.Route.BASE == "http://127.0.0.1:1/api/v10"
+        assert str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY) == "ws://127.0.0.1:1/gateway"
+    finally:
+        configure_endpoints(None, None)
+    assert discord.http.Route.BASE == DEFAULT_API_BASE == "https://discord.com/api/v10"
+    assert discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY == DEFAULT_GATEWAY
+
+
+def test_render_message() -> None:
+    text = render_message(
+        {
+            "content": "Top picks",
+            "embeds": [
+                {
+                    "title": "Alien",
+                    "description": "1979",
+                    "fields": [{"name": "Score", "value": "4.5"}],
+                    "footer": {"text": "ALS"},
+                }
+            ],
+            "components": [
+                {"type": 1, "components": [{"type": 2, "label": "Rate", "custom_id": "r"}]},
+                {
+                    "type": 1,
+                    "components": [
+                        {"type": 3, "custom_id": "s", "options": [{"label": "A", "value": "a"}]}
+                    ],
+                },
+            ],
+        }
+    )
+    assert text.splitlines() == [
+        "Top picks",
+        "| ** Alien **",
+        "| 1979",
+        "| Score: 4.5",
+        "| -- ALS",
+        "[Rate]",
+        "<select: A>",
+    ]
+
+
+# --- validate.py units --------------------------------------------------------------------------
+
+
+def _cmd(**overrides: object) -> dict:
+    return {"name": "rate", "description": "Rate a movie", "type": 1, **overrides}
+
+
+def test_validate_command_names_and_descriptions() -> None:
+    assert v.validate_command(_cmd()) == []
+    assert v.validate_command(_cmd(name="movie-night_2")) == []
+    assert v.validate_command(_cmd(name="Rate"))  # uppercase
+    assert v.validate_command(_cmd(name="rate movie"))  # space
+    assert v.validate_command(_cmd(name="r" * 33))
+    assert v.validate_command(_cmd(description=""))
+    assert v.validate_command(_cmd(description="d" * 101))
+    assert v.validate_command({"name": "Rate This", "type": 2, "description": ""}) == []
+
+
+def test_validate_command_options_and_choices() -> None:
+    opt = {"name": "o", "description": "d", "type": 3}
+    assert v.validate_command(_cmd(options=[opt] * 1)) == []
+    many = [{**opt, "name": f"o{i}"} for i in range(26)]
+    assert any("at most 25 options" in p for p in v.validate_command(_cmd(options=many)))
+    choices = [{"name": f"c{i}", "value": f"c{i}"} for i in range(26)]
+    assert v.validate_command(_cmd(options=[{**opt, "choices": choices}]))
+    assert v.validate_command(_cmd(options=[{**opt, "choices": choices[:25]}])) == []
+    late_required = [opt, {**opt, "name": "p", "required": True}]
+    assert v.validate_command(_cmd(options=late_required))
+    assert v.validate_commands([_cmd(), _cmd()])  # duplicate names
+
+
+def test_validate_autocomplete_limits() -> None:
+    ok = [{"name": "Alien", "value": "1"}]
+    assert v.validate_autocomplete(ok, 3) == []
+    assert v.validate_autocomplete(ok * 26, 3)
+    assert v.validate_autocomplete([{"name": "", "value": "1"}], 3)
+    assert v.validate_autocomplete([{"name": "n" * 101, "value": "1"}], 3)
+    assert v.validate_autocomplete([{"name": "a", "value": "v" * 101}], 3)
+    assert v.validate_autocomplete([{"name": "a", "value": "1"}], 4)  # string for integer
+    assert v.validate_autocomplete([{"name": "a", "value": 7}], 4) == []
+
+
+def test_validate_message_content_and_embeds() -> None:
+    assert v.validate_message({"content": "x" * 2000}) == []
+    assert v.validate_message({"content": "x" * 2001})
+    assert v.validate_message({}) == ["content: cannot send an empty message"]
+    assert v.validate_message({}, creating=False) == []
+    assert v.validate_message({"embeds": [{"title": "t" * 257}]})
+    assert v.validate_message({"embeds": [{"description": "d" * 4097}]})
+    assert v.validate_message({"embeds": [{"footer": {"text": "f" * 2049}}]})
+    assert v.validate_message({"embeds": [{"author": {"name": "a" * 257}}]})
+    fields = [{"name": "n", "value": "v"}] * 26
+    assert v.validate_message({"embeds": [{"fields": fields}]})
+    assert v.validate_message({"embeds": [{"fields": [{"name": "n", "value": "v" * 1025}]}]})
+    assert v.validate_message({"embeds": [{"title": "t"}] * 11})
+    big = [{"description": "d" * 4000}, {"description": "d" * 2001}]
+    assert any("total" in p for p in v.validate_message({"embeds": big}))
+
+
+def _button(custom_id: str = "b", label: str = "B") -> dict:
+    return {"type": 2, "style": 1, "custom_id": custom_id, "label": label}
+
+
+def test_validate_components() -> None:
+    row = {"type": 1, "components": [_button(f"b{i}") for i in range(5)]}
+    assert v.validate_components([row]) == []
+    assert v.validate_components([{"type": 1, "components": [_button(f"b{i}") for i in range(6)]}])
+    rows = [{"type": 1, "components": [_button(f"r{r}")]} for r in range(6)]
+    assert v.validate_components(rows)
+    assert v.validate_components([{"type": 1, "components": [_button("x" * 101)]}])
+    assert v.validate_components([{"type": 1, "components": [_button(label="l" * 81)]}])
+    assert v.validate_components([{"type": 1, "components": [_button("a"), _button("a")]}])
+    select = {"type": 3, "custom_id": "s", "options": [{"label": "a", "value": "a"}]}
+    assert v.validate_components([{"type": 1, "components": [select]}]) == []
+    assert v.validate_components([{"type": 1, "components": [select, _button()]}])
+    options = [{"label": f"o{i}", "value": f"o{i}"} for i in range(26)]
+    assert v.validate_components([{"type": 1, "components": [{**select, "options": options}]}])
+
+
+def test_validate_callback_types() -> None:
+    assert v.validate_callback({"type": 4, "data": {"content": "hi"}}, 2) == []
+    assert v.validate_callback({"type": 7, "data": {"content": "hi"}}, 2)  # update needs component
+    assert v.validate_callback({"type": 8, "data": {"choices": []}}, 4) == []
+    assert v.validate_callback({"type": 4, "data": {"content": "hi"}}, 4)
+    modal = {"custom_id": "m", "title": "t" * 46, "components": [{"type": 1, "components": []}]}
+    assert v.validate_callback({"type": 9, "data": modal}, 2)

@@ -1,0 +1,278 @@
+"""The engine against a real SQLite store and real fits (in a worker thread or process)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.engine import Engine, fit_in_process, model_key
+from bot.refit import FitJob, FitResult, ProcessFitRunner
+from bot.settings import Settings
+from bot.store import Store
+from recommender.als import ALSConfig
+
+ALICE, BOB, CAROL = 111111111111111111, 222222222222222222, 333333333333333333
+
+
+def make_settings(tmp_path: Path, ml_dir: Path, **over) -> Settings:
+    base = Settings(
+        database_path=tmp_path / "bot.db",
+        data_dir=tmp_path / "data",
+        movielens_dir=ml_dir,
+        als=ALSConfig(factors=4, iterations=6, implicit_factors=4, reg=0.5),
+        refit_interval=3600,
+    )
+    return replace(base, **over)
+
+
+class CountingRunner:
+    """Runs fits for real (in a thread) and counts them; can be held at a gate."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.gate: asyncio.Event | None = None
+        self.started = asyncio.Event()
+
+    async def __call__(self, job: FitJob) -> FitResult:
+        self.calls += 1
+        self.started.set()
+        if self.gate is not None:
+            await self.gate.wait()
+        return await fit_in_process(job)
+
+
+@pytest.fixture
+async def store(tmp_path: Path):
+    s = await Store.open(tmp_path / "bot.db")
+    yield s
+    await s.close()
+
+
+@pytest.fixture
+async def engine(tmp_path: Path, ml100k_dir: Path, store: Store):
+    runner = CountingRunner()
+    e = Engine(make_settings(tmp_path, ml100k_dir), store, runner)
+    await e.start(periodic=False)
+    e.runner = runner  # type: ignore[attr-defined]
+    yield e
+    await e.close()
+
+
+async def test_cold_start_then_instant_fold_in(engine: Engine):
+    picks, cold = await engine.recommend(ALICE, 5)
+    assert cold and len(picks) == 5
+    assert all(p.reason is None for p in picks)
+    se7en = engine.resolve("se7en").movie.movie_id
+    before = engine.model
+    result = await engine.rate(ALICE, se7en, 5)
+    assert result.previous is None and result.rated_count == 1
+    picks, cold = await engine.recommend(ALICE, 5)
+    assert not cold and se7en not in [p.movie.movie_id for p in picks]
+    assert engine.model is before  # no refit needed: folded in
+    assert engine.model.has_user(model_key(ALICE))
+    again = await engine.rate(ALICE, se7en, 3.5)
+    assert again.previous == 5 and again.rated_count == 1
+
+
+async def test_fold_in_changes_predictions_in_the_rated_direction(engine: Engine):
+    movies = [m.movie_id for m in engine.search("filler movie", 12)]
+    for m in movies[:6]:
+        await engine.rate(ALICE, m, 5)
+    high = await engine.predict(ALICE, movies[0])
+    for m in movies[:6]:
+        await engine.rate(ALICE, m, 0.5)
+    low = await engine.predict(ALICE, movies[0])
+    assert high is not None and low is not None and high > low
+
+
+async def test_reasons_name_a_rated_movie(engine: Engine):
+    for title, stars in (("toy story", 5), ("star wars", 4.5), ("fargo", 5), ("heat", 1)):
+        await engine.rate(ALICE, engine.resolve(title).movie.movie_id, stars)
+    picks, _ = await engine.recommend(ALICE, 8)
+    reasons = [p.reason for p in picks if p.reason]
+    assert reasons and all(r.startswith("because you rated ") and "★" in r for r in reasons)
+
+
+@pytest.mark.parametrize("stars", [0, 5.5, 3.3, -1, math.nan, math.inf, "x"])
+async def test_bad_stars_rejected_and_nothing_written(engine: Engine, stars):
+    with pytest.raises(ValueError, match="stars"):
+        await engine.rate(ALICE, 1, stars)
+    assert await engine.store.count_user_ratings(ALICE) == 0
+
+
+async def test_unknown_movie_rejected_and_nothing_written(engine: Engine):
+    with pytest.raises(ValueError, match="unknown movie"):
+        await engine.rate(ALICE, 99999, 4)
+    assert await engine.store.count_user_ratings(ALICE) == 0
+
+
+async def test_duplicate_movie_ids_rate_the_canonical_movie(engine: Engine):
+    result = await engine.rate(ALICE, 51, 4)  # the fixture's duplicate "Chasing Amy" id
+    assert result.movie.movie_id == 13
+    assert (await engine.rated_ids(ALICE)).tolist() == [13]
+
+
+async def test_refit_swaps_and_keeps_ratings_that_arrive_mid_refit(engine: Engine):
+    runner: CountingRunner = engine.runner  # type: ignore[attr-defined]
+    await engine.rate(ALICE, 1, 5)
+    old = engine.model
+    runner.gate = asyncio.Event()
+    runner.started.clear()
+    task = engine.refit()
+    assert engine.refit() is task  # only one at a time
+    await runner.started.wait()
+    await engine.rate(BOB, 2, 4)  # arrives during the fit
+    await engine.rate(ALICE, 3, 2)
+    runner.gate.set()
+    assert await task
+    assert engine.model is not old
+    assert engine.model.has_user(model_key(BOB))
+    assert set(engine.model.rated_items(model_key(ALICE)).tolist()) == {1, 3}
+    assert engine.pending_changes == 2  # the mid-refit ratings count toward the next fit
+    status = await engine.status()
+    assert status.last_fit_status == "ok" and status.last_fit_rmse is not None
+    assert status.discord_ratings == 3 and status.discord_raters == 2
+
+
+async def test_failed_refit_keeps_the_old_model_and_backs_off(tmp_path, ml100k_dir, store):
+    runner = CountingRunner()
+    engine = Engine(make_settings(tmp_path, ml100k_dir), store, runner)
+    await engine.start(periodic=False)
+    await engine.rate(ALICE, 1, 5)
+    old = engine.model
+
+    async def broken(job: FitJob) -> FitResult:
+        raise MemoryError("worker ran out of memory")
+
+    engine._runner = broken
+    reports = []
+
+    async def listener(ok, error):
+        reports.append((ok, error))
+
+    engine.on_refit(listener)
+    assert not await engine.refit()
+    assert engine.model is old and engine.model.has_user(model_key(ALICE))
+    last = await store.last_fit()
+    assert last.status == "failed" and "out of memory" in last.error
+    assert reports == [(False, "MemoryError: worker ran out of memory")]
+    status = await engine.status()
+    assert status.next_refit_in_s is not None and status.next_refit_in_s <= 31
+    await engine.close()
+
+
+async def test_worker_process_crash_keeps_old_model(tmp_path, ml100k_dir, store):
+    settings = make_settings(tmp_path, ml100k_dir)
+    engine = Engine(settings, store, CountingRunner())
+    await engine.start(periodic=False)
+    old = engine.model
+    engine.settings = replace(settings, refit_memory_limit_mb=64)  # too small to even start
+    engine._runner = ProcessFitRunner()
+    assert not await engine.refit()
+    assert engine.model is old
+    assert (await store.last_fit()).status == "failed"
+    await engine.close()
+
+
+async def test_real_worker_process_fit(tmp_path, ml100k_dir, store):
+    engine = Engine(make_settings(tmp_path, ml100k_dir), store, ProcessFitRunner())
+    await engine.start(periodic=False)
+    await engine.rate(CAROL, 5, 4.5)
+    assert await engine.refit()
+    assert engine.model.has_user(model_key(CAROL))
+    await engine.close()
+
+
+async def test_snapshot_is_reused_and_corrupt_one_replaced(tmp_path, ml100k_dir, store):
+    settings = make_settings(tmp_path, ml100k_dir)
+    first = CountingRunner()
+    e1 = Engine(settings, store, first)
+    await e1.start(periodic=False)
+    await e1.rate(ALICE, 1, 5)
+    await e1.close()
+    assert first.calls == 1
+
+    second = CountingRunner()
+    e2 = Engine(settings, store, second)
+    await e2.start(periodic=False)
+    assert second.calls == 0  # matching snapshot loaded
+    assert e2.model.has_user(model_key(ALICE))  # folded in from the store at start-up
+    await e2.close()
+
+    e2.snapshot_path.write_bytes(b"not a snapshot at all")
+    third = CountingRunner()
+    e3 = Engine(settings, store, third)
+    await e3.start(periodic=False)
+    assert third.calls == 1 and e3.model is not None
+    await e3.close()
+
+    changed = replace(settings, als=ALSConfig(factors=5, iterations=3, implicit_factors=4))
+    fourth = CountingRunner()
+    e4 = Engine(changed, store, fourth)
+    await e4.start(periodic=False)
+    assert fourth.calls == 1  # hyperparameters changed: refit
+    await e4.close()
+
+
+async def test_forget_user_removes_from_model_now_and_from_later_fits(engine: Engine):
+    await engine.rate(ALICE, 1, 5)
+    await engine.rate(ALICE, 2, 4)
+    assert await engine.refit()
+    assert model_key(ALICE) in engine.model.users
+    assert await engine.forget_user(ALICE) >= 2
+    assert not engine.model.has_user(model_key(ALICE))
+    _, cold = await engine.recommend(ALICE, 3)
+    assert cold
+    assert await engine.refit()
+    assert model_key(ALICE) not in engine.model.users
+
+
+async def test_group_and_similar_and_explain(engine: Engine):
+    for m, s in ((1, 5), (2, 5), (3, 1)):
+        await engine.rate(ALICE, m, s)
+    for m, s in ((1, 1), (4, 5), (5, 5)):
+        await engine.rate(BOB, m, s)
+    picks, missing = await engine.recommend_group([ALICE, BOB, CAROL, BOB], 3)
+    assert missing == [CAROL]
+    assert len(picks) == 3
+    for p in picks:
+        assert set(p.member_stars) == {ALICE, BOB}
+        assert p.score == pytest.approx(min(p.member_stars.values()), rel=1e-5)
+        assert p.movie.movie_id not in (1, 2, 3, 4, 5)
+    sims = engine.similar(1, 4)
+    assert len(sims) == 4 and all(m.movie_id != 1 for m, _ in sims)
+    reasons = await engine.explain(ALICE, 7)
+    assert {m.movie_id for m, _ in reasons} <= {1, 2, 3}
+    avg, count = engine.movie_stats(1)
+    assert count > 0 and 1 <= avg <= 5
+    assert engine.genre_candidates("comedy") is not None
+    with pytest.raises(ValueError, match="unknown genre"):
+        engine.genre_candidates("space opera")
+
+
+async def test_periodic_refit_runs_when_changes_accumulate(tmp_path, ml100k_dir, store):
+    runner = CountingRunner()
+    settings = make_settings(tmp_path, ml100k_dir, refit_interval=0.2, refit_min_changes=2)
+    engine = Engine(settings, store, runner)
+    await engine.start()
+    assert runner.calls == 1
+    await asyncio.sleep(0.5)
+    assert runner.calls == 1  # nothing changed: no refit
+    await engine.rate(ALICE, 1, 5)
+    await engine.rate(ALICE, 2, 5)
+    for _ in range(100):
+        if runner.calls == 2 and not engine.refitting:
+            break
+        await asyncio.sleep(0.05)
+    assert runner.calls == 2 and engine.pending_changes == 0
+    await engine.close()
+
+
+def test_model_keys_never_collide_with_movielens_ids():
+    assert model_key(42) == -42 and model_key(2**63 - 1) == -(2**63 - 1)
+    assert np.int64(model_key(2**63 - 1)) == -(2**63 - 1)
