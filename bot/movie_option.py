@@ -67,8 +67,10 @@ MovieArg = app_commands.Transform[MovieQuery, MovieTransformer]
 
 
 def not_found_text(text: str) -> str:
-    """What we say when nothing looks like the title."""
-    shown = discord.utils.escape_markdown(text[:80]) or "that"
+    """What we say when nothing looks like the title (or nothing was typed at all)."""
+    shown = discord.utils.escape_markdown(text[:80])
+    if not shown:
+        return "Please type a movie title, or pick one from the list as you type."
     return f"I couldn't find a movie called “{shown}”. Try picking one from the list as you type."
 
 
@@ -82,7 +84,7 @@ async def with_movie(
     if not query.candidates:
         await interaction.response.send_message(not_found_text(query.text), ephemeral=True)
         return
-    view = DidYouMeanView(interaction.user.id, query.candidates, on_pick)
+    view = DidYouMeanView(interaction.user.id, query.candidates, on_pick, origin=interaction)
     shown = discord.utils.escape_markdown(query.text[:80])
     await interaction.response.send_message(
         f"Which movie did you mean by “{shown}”?", view=view, ephemeral=True

@@ -13,7 +13,7 @@ from typing import Any
 
 import discord
 
-from bot.render import COLOR, clip, movie_link, stars_text
+from bot.render import COLOR, clip, movie_link, picks_embed, stars_text
 from recommender.data import Movie
 
 log = logging.getLogger(__name__)
@@ -106,8 +106,10 @@ class CardButton(
             return
         session = await load_state(store, self.owner, self.mode)
         if self.action == "d":
-            await store.end_session(self.owner)
-            text = f"Thanks! You rated {session['rated']} movies. Try `/recommend` for your picks."
+            await end_state(store, self.owner, self.mode)
+            rated = session["rated"]
+            text = f"Thanks! You rated {rated} movie{'' if rated == 1 else 's'}. "
+            text += "Try `/recommend` for your picks."
             await interaction.response.edit_message(content=text, embed=None, view=None)
             return
         movie = engine.movie(self.movie_id)
@@ -117,8 +119,9 @@ class CardButton(
         else:
             stars = float(self.action[0]) + (0.5 if self.action.endswith("h") else 0.0)
             source = "onboarding" if self.mode == "o" else "slash"
-            await engine.rate(self.owner, self.movie_id, min(stars, 5.0), source)
-            session["rated"] += 1
+            result = await engine.rate(self.owner, self.movie_id, min(stars, 5.0), source)
+            if result.previous is None:  # a double click or a stale card must not count twice
+                session["rated"] += 1
             note = f"Saved {movie.title}: {stars_text(min(stars, 5.0))}"
         session["recent"] = ([self.movie_id, *session["recent"]])[:RECENT]
         await show_next(interaction, engine, self.owner, self.mode, session, note)
@@ -128,12 +131,41 @@ def _fresh(mode: str) -> dict[str, Any]:
     return {"mode": mode, "rated": 0, "recent": []}
 
 
+def _sessions(saved: Any) -> dict[str, dict[str, Any]]:
+    """Card sessions by mode from the stored row (older rows hold a single session)."""
+    data = dict(saved.data) if saved is not None else {}
+    if "mode" in data:
+        return {str(data["mode"]): data}
+    return {str(k): dict(v) for k, v in (data.get("sessions") or {}).items()}
+
+
 async def load_state(store: Any, owner: int, mode: str) -> dict[str, Any]:
     """The user's card session for this mode, or a fresh one."""
+    return _sessions(await store.load_session(owner)).get(mode) or _fresh(mode)
+
+
+async def save_state(
+    store: Any, owner: int, session: dict[str, Any], message_id: int | None
+) -> None:
+    """Store one mode's session next to the others (onboarding plus the latest similar walk)."""
+    sessions = _sessions(await store.load_session(owner))
+    mode = session["mode"]
+    kept = {k: v for k, v in sessions.items() if k == "o" and mode != "o"}
+    if mode == "o":
+        kept = {k: v for k, v in sessions.items() if k != "o"}
+    kept[mode] = session
+    await store.save_session(owner, {"sessions": kept}, message_id)
+
+
+async def end_state(store: Any, owner: int, mode: str) -> None:
+    """End one mode's session, keeping the user's other card session."""
     saved = await store.load_session(owner)
-    if saved is not None and saved.data.get("mode") == mode:
-        return dict(saved.data)
-    return _fresh(mode)
+    sessions = _sessions(saved)
+    sessions.pop(mode, None)
+    if sessions:
+        await store.save_session(owner, {"sessions": sessions}, saved.message_id)
+    else:
+        await store.end_session(owner)
 
 
 async def next_movie(engine: Any, owner: int, mode: str, recent: list[int]) -> Movie | None:
@@ -156,45 +188,73 @@ async def show_next(
     mode: str,
     session: dict[str, Any],
     note: str | None,
+    new_message: bool = False,
 ) -> None:
-    """Persist the session and show the next card, or wrap up (goal reached / nothing left)."""
+    """Persist the session and show the next card, or wrap up (goal reached / nothing left).
+
+    Clicks on a card edit it; commands and `new_message` (a button on someone else's
+    message) send a new private card instead.
+    """
     goal = ONBOARDING_GOAL if mode == "o" else None
     store = engine.store
-    respond = (
-        interaction.response.edit_message
-        if interaction.type == discord.InteractionType.component
-        else interaction.response.send_message
-    )
+    edit = interaction.type == discord.InteractionType.component and not new_message
+    respond = interaction.response.edit_message if edit else interaction.response.send_message
+    extra: dict[str, Any] = {"content": None} if edit else {"ephemeral": True}
     if goal is not None and session["rated"] >= goal:
-        await store.end_session(owner)
+        await end_state(store, owner, mode)
         picks, _ = await engine.recommend(owner, 5)
-        from bot.render import picks_embed
-
         embed = picks_embed("Your first recommendations", picks, "Rate more any time: /onboard")
         text = f"{note}. That's {goal} ratings: here is what I think you'll love!"
-        await respond(content=text, embed=embed, view=None)
+        await respond(**{**extra, "content": text, "embed": embed, "view": rate_more_view()})
         return
     movie = await next_movie(engine, owner, mode, session["recent"])
     if movie is None:
-        await store.end_session(owner)
+        await end_state(store, owner, mode)
         text = "That's every movie I had for you here. Try `/recommend`!"
-        await respond(content=f"{note}. {text}" if note else text, embed=None, view=None)
+        text = f"{note}. {text}" if note else text
+        await respond(**{**extra, "content": text, "embed": None, "view": None})
         return
-    message_id = interaction.message.id if interaction.message else None
-    await store.save_session(owner, session, message_id)
+    message_id = interaction.message.id if edit and interaction.message else None
+    await save_state(store, owner, session, message_id)
     embed = card_embed(movie, session["rated"], note, goal)
-    kwargs: dict[str, Any] = {"embed": embed, "view": card_view(mode, owner, movie.movie_id)}
-    if interaction.type != discord.InteractionType.component:
-        kwargs["ephemeral"] = True
-    else:
-        kwargs["content"] = None
-    await respond(**kwargs)
+    await respond(**extra, embed=embed, view=card_view(mode, owner, movie.movie_id))
 
 
-async def start_cards(interaction: discord.Interaction, mode: str, resume: bool = False) -> None:
+async def start_cards(
+    interaction: discord.Interaction, mode: str, resume: bool = False, new_message: bool = False
+) -> None:
     """Open a card session for the invoker (resuming onboarding progress when asked)."""
     engine = interaction.client.engine  # type: ignore[attr-defined]
     owner = interaction.user.id
     session = await load_state(engine.store, owner, mode) if resume else _fresh(mode)
     note = f"Welcome back: {session['rated']} rated so far" if session["rated"] else None
-    await show_next(interaction, engine, owner, mode, session, note)
+    await show_next(interaction, engine, owner, mode, session, note, new_message)
+
+
+class RateMoreButton(discord.ui.DynamicItem[discord.ui.Button], template=r"rate-more"):
+    """A "Rate more" button for any reply; works for whoever clicks it, even after restarts."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Rate more movies", style=discord.ButtonStyle.secondary, custom_id="rate-more"
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> RateMoreButton:
+        """Nothing to decode: the clicker is the user."""
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Open (or resume) the clicker's onboarding cards in a new private message."""
+        await start_cards(interaction, "o", resume=True, new_message=True)
+
+
+def rate_more_view() -> discord.ui.View:
+    """A view holding only the "Rate more" button."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(RateMoreButton())
+    return view

@@ -121,7 +121,13 @@ class ProcessFitRunner:
         self._context = multiprocessing.get_context("spawn")
 
     async def __call__(self, job: FitJob) -> FitResult:
-        """Fit in a child process; raises if the child fails or dies."""
-        loop = asyncio.get_running_loop()
+        """Fit in a child process; raises if the child fails or dies.
+
+        Starting the child (fork/exec of a large parent) happens on a helper thread so the
+        event loop never waits for it.
+        """
+        return await asyncio.to_thread(self._fit_blocking, job)
+
+    def _fit_blocking(self, job: FitJob) -> FitResult:
         with ProcessPoolExecutor(max_workers=1, mp_context=self._context) as pool:
-            return await loop.run_in_executor(pool, run_fit, job)
+            return pool.submit(run_fit, job).result()

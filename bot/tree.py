@@ -19,6 +19,10 @@ class UserFacingError(app_commands.AppCommandError):
 def friendly_message(error: Exception) -> str | None:
     """The text a user should see for an error, or None when it is our bug."""
     original = getattr(error, "original", error)
+    if isinstance(error, app_commands.TransformerError) and error.__cause__ is None:
+        # a value that is not one of the choices, e.g. from a client with stale definitions;
+        # a transformer that crashed (it has a __cause__) is our bug and gets logged below
+        return "I couldn't understand one of the options you gave. Please pick it from the list."
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Easy there! Try again in {error.retry_after:.0f} s."
     if isinstance(error, app_commands.MissingPermissions):

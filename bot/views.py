@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -10,6 +11,8 @@ import discord
 from bot.tree import report_error
 from recommender.data import Movie
 from recommender.titles import TitleMatch
+
+log = logging.getLogger(__name__)
 
 NOT_YOURS = "Those buttons belong to someone else. Run the command yourself to get your own."
 
@@ -107,11 +110,22 @@ class ConfirmView(OwnedView):
 
 
 class DidYouMeanView(OwnedView):
-    """One button per candidate title; clicking continues the original action with it."""
+    """One button per candidate title; clicking continues the original action with it.
 
-    def __init__(self, owner_id: int, candidates: list[TitleMatch], on_pick: MoviePicked) -> None:
+    `origin` is the interaction whose response asked the question: once a movie is picked, its
+    buttons are removed so nobody can press a button that would no longer answer.
+    """
+
+    def __init__(
+        self,
+        owner_id: int,
+        candidates: list[TitleMatch],
+        on_pick: MoviePicked,
+        origin: discord.Interaction | None = None,
+    ) -> None:
         super().__init__(owner_id, timeout=300)
         self._on_pick = on_pick
+        self._origin = origin
         for k, cand in enumerate(candidates[:5]):
             label = cand.title if len(cand.title) <= 80 else cand.title[:79] + "…"
             button: discord.ui.Button = discord.ui.Button(
@@ -124,6 +138,20 @@ class DidYouMeanView(OwnedView):
         async def pick(interaction: discord.Interaction) -> None:
             self.stop()
             engine = interaction.client.engine  # type: ignore[attr-defined]
-            await self._on_pick(interaction, engine.movie(movie_id))
+            movie = engine.movie(movie_id)
+            try:
+                await self._on_pick(interaction, movie)
+            finally:
+                await self._close_question(movie)
 
         return pick
+
+    async def _close_question(self, movie: Movie) -> None:
+        """Replace the question's buttons with the answer (best effort)."""
+        if self._origin is None:
+            return
+        shown = discord.utils.escape_markdown(movie.title)
+        try:
+            await self._origin.edit_original_response(content=f"You picked **{shown}**.", view=None)
+        except discord.HTTPException:
+            log.info("could not close a did-you-mean question for %s", self._origin.user.id)

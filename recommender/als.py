@@ -184,12 +184,11 @@ def _half_step(
         if out_bias is not None and bias is not None:
             out_bias[chunk.rows] = bias
 
-    with threadpool_limits(limits=1, user_api="blas"):
-        if pool is None:
-            for chunk in plan.chunks:
-                run(chunk)
-        else:
-            list(pool.map(run, plan.chunks))
+    if pool is None:
+        for chunk in plan.chunks:
+            run(chunk)
+    else:
+        list(pool.map(run, plan.chunks))
     out_factors[plan.empty] = 0.0
     if out_bias is not None:
         out_bias[plan.empty] = 0.0
@@ -241,6 +240,8 @@ class ALSTrainer:
         item_plan = _Plan(r.T.tocsr(), cfg.factors, dt)
         threads = cfg.n_threads()
         pool = ThreadPoolExecutor(threads) if threads > 1 else None
+        # many small solves at once: BLAS threads would only fight the chunk threads
+        blas = threadpool_limits(limits=1, user_api="blas")
         try:
             for it in range(cfg.iterations):
                 t0 = time.perf_counter()
@@ -257,6 +258,7 @@ class ALSTrainer:
                 if callback is not None:
                     callback(it, loss, f)
         finally:
+            blas.restore_original_limits()
             if pool is not None:
                 pool.shutdown()
         return f
@@ -297,7 +299,21 @@ class ALSTrainer:
             pref_item=rand(n_items, kp, 0.01) if kp else None,
         )
 
-    def fold_in(self, factors: Factors, items: np.ndarray, ratings: np.ndarray) -> UserFold:
+    def item_solvers(self, factors: Factors) -> tuple[Solver, Solver | None]:
+        """The user-side solvers for fixed item factors; build once per model, reuse per fold-in."""
+        explicit = _ExplicitSolver(factors.item_factors, factors.item_bias, factors.mu, self.config)
+        pref = None
+        if factors.pref_item is not None:
+            pref = _PreferenceSolver(factors.pref_item, self.config)
+        return explicit, pref
+
+    def fold_in(
+        self,
+        factors: Factors,
+        items: np.ndarray,
+        ratings: np.ndarray,
+        solvers: tuple[Solver, Solver | None] | None = None,
+    ) -> UserFold:
         """Solve one user's bias, vector and preference vector exactly as a half-step would."""
         items = np.asarray(items, dtype=np.int64)
         ratings = np.asarray(ratings, dtype=np.float64)
@@ -321,10 +337,10 @@ class ALSTrainer:
         plan = _Plan(row, k, dt)
         bias = np.zeros(1, dt)
         vec = np.zeros((1, k), dt)
-        solver = _ExplicitSolver(factors.item_factors, factors.item_bias, factors.mu, self.config)
-        _half_step(plan, solver, None, vec, bias)
-        if pref is not None and factors.pref_item is not None:
-            _half_step(plan, _PreferenceSolver(factors.pref_item, self.config), None, pref)
+        explicit, preference = solvers or self.item_solvers(factors)
+        _half_step(plan, explicit, None, vec, bias)
+        if pref is not None and preference is not None:
+            _half_step(plan, preference, None, pref)
         return UserFold(float(bias[0]), vec[0], None if pref is None else pref[0])
 
 

@@ -76,6 +76,7 @@ class ALSModel:
         norms = np.linalg.norm(self.factors.item_factors, axis=1)
         self._unit_items = self.factors.item_factors / np.maximum(norms, 1e-12)[:, None]
         self._trainer = ALSTrainer(self.config)
+        self._solvers: tuple[object, object] | None = None
 
     # ----------------------------------------------------------------- fitting
     @classmethod
@@ -175,7 +176,11 @@ class ALSModel:
     def recalculate_user(self, movie_ids: np.ndarray, ratings: np.ndarray) -> UserFold:
         """A user's solved state from their ratings against the fixed item side."""
         idx = self.items.numbers(movie_ids)
-        return self._trainer.fold_in(self.factors, idx, np.asarray(ratings, np.float64))
+        if self._solvers is None:
+            self._solvers = self._trainer.item_solvers(self.factors)
+        return self._trainer.fold_in(
+            self.factors, idx, np.asarray(ratings, np.float64), self._solvers
+        )
 
     def fold_in(self, user: int, movie_ids: np.ndarray, ratings: np.ndarray) -> None:
         """Replace one user's state from their full current ratings (instant update)."""

@@ -10,7 +10,7 @@ import numpy as np
 class Vocabulary:
     """Maps int64 external ids (MovieLens ids, Discord snowflakes) to 0..n-1 and back."""
 
-    __slots__ = ("_ids", "_index")
+    __slots__ = ("_ids", "_index", "_sorter")
 
     def __init__(self, ids: Iterable[int] | np.ndarray) -> None:
         arr = np.asarray(ids if isinstance(ids, np.ndarray) else list(ids), dtype=np.int64)
@@ -21,6 +21,7 @@ class Vocabulary:
         self._ids = arr
         self._ids.setflags(write=False)
         self._index: dict[int, int] = {int(v): i for i, v in enumerate(arr.tolist())}
+        self._sorter = np.argsort(arr, kind="stable")
 
     @classmethod
     def from_values(cls, values: np.ndarray) -> Vocabulary:
@@ -58,7 +59,7 @@ class Vocabulary:
         if len(self._ids) == 0:
             out = np.full(len(arr), -1, dtype=np.int64)
         else:
-            sorter = np.argsort(self._ids, kind="stable")
+            sorter = self._sorter
             pos = np.searchsorted(self._ids, arr, sorter=sorter)
             pos = np.clip(pos, 0, len(self._ids) - 1)
             out = sorter[pos].astype(np.int64)

@@ -152,6 +152,10 @@ class DiscordEmulator:
         """Wait until the bot identified and READY plus GUILD_CREATEs were queued."""
         await self.state.wait_for(lambda: self.gateway.ready, timeout, "the bot to IDENTIFY")
 
+    def force_reconnect(self) -> None:
+        """Ask the bot to reconnect (op 7); it resumes and events sent meanwhile are replayed."""
+        self.gateway.request_reconnect()
+
     async def wait_commands_registered(
         self, *names: str, guild_id: int | None = None, timeout: float = 10.0
     ) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from .state import EmulatorState
 
 log = logging.getLogger(__name__)
 
-OP_DISPATCH, OP_HEARTBEAT, OP_IDENTIFY, OP_RESUME = 0, 1, 2, 6
+OP_DISPATCH, OP_HEARTBEAT, OP_IDENTIFY, OP_RESUME, OP_RECONNECT = 0, 1, 2, 6, 7
 OP_REQUEST_MEMBERS, OP_INVALID_SESSION, OP_HELLO, OP_HEARTBEAT_ACK = 8, 9, 10, 11
 INTENT_GUILDS = 1 << 0
 INTENT_MEMBERS = 1 << 1
@@ -248,6 +248,11 @@ class Gateway:
                 "nonce": data.get("nonce"),
             },
         )
+
+    def request_reconnect(self) -> None:
+        """Send op 7 RECONNECT: the bot reconnects and RESUMEs, getting missed events replayed."""
+        if self.connection is not None:
+            self.connection.send({"op": OP_RECONNECT, "d": None})
 
     async def close(self) -> None:
         """Close every socket (the bot will see a disconnect)."""

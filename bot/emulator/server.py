@@ -288,10 +288,10 @@ class DiscordServer:
             self.gateway.dispatch(event, data)
             return
         data = dict(message)
-        if data.get("guild_id"):
-            data["member"] = self.state.member_payload(
-                int(data["guild_id"]), int(data["author"]["id"]), with_user=False
-            )
+        guild = self.state.guilds.get(int(data.get("guild_id") or 0))
+        author_id = int(data["author"]["id"])
+        if guild is not None and author_id in guild.members:
+            data["member"] = self.state.member_payload(guild.id, author_id, with_user=False)
         self.gateway.dispatch(event, data)
 
     async def callback(self, request: web.Request) -> web.Response:

@@ -167,15 +167,18 @@ def _validate_select(select: Mapping[str, Any], path: str) -> list[str]:
     return problems
 
 
-def _walk_components(components: Iterable[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
-    """Every component in a tree (rows, sections, containers, labels) depth first."""
-    for comp in components:
-        yield comp
-        yield from _walk_components(comp.get("components") or [])
-        if isinstance(comp.get("component"), Mapping):
-            yield from _walk_components([comp["component"]])
-        if isinstance(comp.get("accessory"), Mapping):
-            yield from _walk_components([comp["accessory"]])
+def _walk_components(
+    components: Iterable[Mapping[str, Any]], path: str = "components"
+) -> Iterable[tuple[str, Mapping[str, Any]]]:
+    """Every component in a tree (rows, sections, containers, labels) with its path, depth first."""
+    for i, comp in enumerate(components):
+        where = f"{path}.{i}"
+        yield where, comp
+        yield from _walk_components(comp.get("components") or [], f"{where}.components")
+        for key in ("component", "accessory"):
+            if isinstance(comp.get(key), Mapping):
+                yield f"{where}.{key}", comp[key]
+                yield from _walk_components(comp[key].get("components") or [], f"{where}.{key}")
 
 
 def validate_components(components: Iterable[Mapping[str, Any]], flags: int = 0) -> list[str]:
@@ -204,8 +207,7 @@ def validate_components(components: Iterable[Mapping[str, Any]], flags: int = 0)
                     f"components.{r}: at most {ROW_BUTTONS_MAX} buttons, got {len(children)}"
                 )
     seen: set[str] = set()
-    for i, comp in enumerate(_walk_components(components)):
-        path = f"components[{i}]"
+    for path, comp in _walk_components(components):
         if comp.get("type") == 2:
             problems += _validate_button(comp, path)
         elif comp.get("type") in SELECT_TYPES:
@@ -383,8 +385,7 @@ def validate_modal(data: Mapping[str, Any]) -> list[str]:
     rows = data.get("components") or []
     if not 1 <= len(rows) <= MODAL_ROWS_MAX:
         problems.append(f"data.components: need 1..{MODAL_ROWS_MAX}, got {len(rows)}")
-    for i, comp in enumerate(_walk_components(rows)):
-        path = f"data.components[{i}]"
+    for path, comp in _walk_components(rows, "data.components"):
         if comp.get("type") == 18:
             problems += _length(comp.get("label"), f"{path}.label", 1, TEXT_INPUT_LABEL_MAX)
         if comp.get("type") == 4:

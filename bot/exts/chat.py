@@ -12,6 +12,7 @@ import discord
 from discord.ext import commands
 
 from bot.chat_parse import ChatRequest, parse
+from bot.rating_card import rate_more_view
 from bot.render import picks_embed, similar_embed, stars_text
 from bot.views import DidYouMeanView, OwnedView
 from recommender.data import Movie
@@ -62,11 +63,18 @@ class StarsView(OwnedView):
         self.stop()
 
 
+def movies(count: int) -> str:
+    """Say "1 movie" or "2 movies"."""
+    return f"{count} movie{'' if count == 1 else 's'}"
+
+
 async def save_rating(interaction: discord.Interaction, movie: Movie, stars: float) -> None:
     """Store a rating picked with buttons and update the asking message."""
     engine = interaction.client.engine  # type: ignore[attr-defined]
     result = await engine.rate(interaction.user.id, movie.movie_id, stars, "chat")
-    text = f"Rated **{movie.title}**: {stars_text(stars)} (you've rated {result.rated_count})."
+    text = (
+        f"Rated **{movie.title}**: {stars_text(stars)} (you've rated {movies(result.rated_count)})."
+    )
     if interaction.response.is_done():
         await interaction.edit_original_response(content=text, view=None)
     else:
@@ -101,7 +109,11 @@ class Chat(commands.Cog):
             picks, cold = await self.engine.recommend(user, 5)
             title = "Popular, well-loved movies" if cold else f"Picks for {message.author.name}"
             hint = "Rate a few movies so I can learn your taste." if cold else None
-            await message.reply(embed=picks_embed(title, picks, hint))
+            embed = picks_embed(title, picks, hint)
+            if cold:
+                await message.reply(embed=embed, view=rate_more_view())
+            else:
+                await message.reply(embed=embed)
         elif request.intent == "similar":
             await self._with_title(message, request.title, self._similar)
         elif request.intent == "myratings":
@@ -152,7 +164,7 @@ class Chat(commands.Cog):
             text = f"Rated **{movie.title}**: {stars_text(stars)}"
             if result.previous is not None and result.previous != stars:
                 text += f" (was {result.previous:g})"
-            await msg.reply(text + f". You've rated {result.rated_count} movies.")
+            await msg.reply(text + f". You've rated {movies(result.rated_count)}.")
 
         await self._with_title(message, query, rate)
 

@@ -9,6 +9,7 @@ from discord.ext import commands
 from bot.exts.ratings import per_user
 from bot.movie_option import MovieArg, with_movie
 from bot.render import movie_embed, picks_embed, similar_embed
+from bot.tree import UserFacingError
 from recommender.data import Movie
 
 COLD_START_HINT = (
@@ -38,16 +39,32 @@ class Discover(commands.Cog):
             count: How many movies (1-20).
             genre: Only movies of this genre.
         """
+        genre = self.known_genre(genre)
         await interaction.response.defer(ephemeral=True, thinking=True)
         picks, cold = await self.engine.recommend(interaction.user.id, count, genre)
         if cold:
-            embed = picks_embed("Popular, well-loved movies", picks, COLD_START_HINT)
+            title = "Popular, well-loved movies" + (f" · {genre}" if genre else "")
+            embed = picks_embed(title, picks, COLD_START_HINT)
         else:
             title = f"Picks for {interaction.user.display_name}"
             if genre:
-                title += f" · {genre.title()}"
+                title += f" · {genre}"
             embed = picks_embed(title, picks, "≈ predicted stars for you")
         await interaction.edit_original_response(embed=embed)
+
+    def known_genre(self, typed: str | None) -> str | None:
+        """The catalog's spelling of a typed genre (None for none); UserFacingError if unknown."""
+        if typed is None or not typed.strip():
+            return None
+        wanted = typed.strip().lower()
+        names = [g for g in self.engine.catalog.genre_names if g != "unknown"]
+        for name in names:
+            if name.lower() == wanted:
+                return name
+        shown = discord.utils.escape_markdown(typed.strip()[:50])
+        raise UserFacingError(
+            f"I don't know the genre “{shown}”. Pick one from the list: {', '.join(names)}."
+        )
 
     @recommend.autocomplete("genre")
     async def genre_autocomplete(

@@ -2,43 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.exts.ratings import per_user
-from bot.rating_card import CardButton, start_cards
+from bot.rating_card import CardButton, RateMoreButton, rate_more_view, start_cards
 
-
-class RateMoreButton(discord.ui.DynamicItem[discord.ui.Button], template=r"rate-more"):
-    """A "Rate more" button for any reply; works for whoever clicks it, even after restarts."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Rate more movies", style=discord.ButtonStyle.secondary, custom_id="rate-more"
-            )
-        )
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
-    ) -> RateMoreButton:
-        """Nothing to decode: the clicker is the user."""
-        return cls()
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        """Open (or resume) the clicker's onboarding cards privately."""
-        await start_cards(interaction, "o", resume=True)
-
-
-def rate_more_view() -> discord.ui.View:
-    """A view holding only the "Rate more" button."""
-    view = discord.ui.View(timeout=None)
-    view.add_item(RateMoreButton())
-    return view
+__all__ = ["Onboarding", "RateMoreButton", "rate_more_view"]
 
 
 class Onboarding(commands.Cog):

@@ -70,7 +70,8 @@ class Ratings(commands.Cog):
             text = f"{verb} **{movie.title}**: {stars_text(stars)}"
             if result.previous is not None and result.previous != stars:
                 text += f" (was {result.previous:g})"
-            text += f"\nYou have rated {result.rated_count} movies."
+            plural = "" if result.rated_count == 1 else "s"
+            text += f"\nYou have rated {result.rated_count} movie{plural}."
             await inter.edit_original_response(
                 content=text, view=RateNextView(inter.user.id, movie)
             )

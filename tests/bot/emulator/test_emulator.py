@@ -36,6 +36,7 @@ class TestBot(commands.Bot):
         )
         self.errors: list[Exception] = []
         self.seen: list[str] = []
+        self.response_ids: list[int | None] = []
 
     async def on_message(self, message: discord.Message) -> None:
         """Answer DMs and guild messages that mention the bot; remember what content arrived."""
@@ -43,7 +44,9 @@ class TestBot(commands.Bot):
             return
         self.seen.append(message.content)
         if message.guild is None:
-            await message.channel.send(f"dm: {message.content}")
+            sent = await message.channel.send(f"dm: {message.content}")
+            if "edit" in message.content:
+                await sent.edit(content="edited", embed=discord.Embed(title="Now with embed"))
         elif self.user in message.mentions:
             await message.reply(f"hi {message.author.name}")
 
@@ -78,6 +81,16 @@ class VoteView(discord.ui.View):
     async def friend(self, interaction: discord.Interaction, select: discord.ui.UserSelect) -> None:
         """Resolved user data arrives as a Member."""
         await interaction.response.send_message(f"picked {select.values[0].name}")
+
+
+class FeedbackModal(discord.ui.Modal, title="Feedback"):
+    """A one-field modal."""
+
+    text = discord.ui.TextInput(label="Your thoughts", custom_id="fb:text")
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        """Echo what was typed."""
+        await interaction.response.send_message(f"thanks: {self.text.value}")
 
 
 def build_bot() -> TestBot:
@@ -126,7 +139,12 @@ def build_bot() -> TestBot:
 
     @tree.command(description="Start a vote")
     async def vote(interaction: discord.Interaction) -> None:
-        await interaction.response.send_message("Vote!", view=VoteView())
+        response = await interaction.response.send_message("Vote!", view=VoteView())
+        bot.response_ids.append(response.message_id)
+
+    @tree.command(description="Give feedback")
+    async def feedback(interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(FeedbackModal())
 
     @tree.command(description="DM me")
     async def dm_me(interaction: discord.Interaction) -> None:
@@ -218,8 +236,22 @@ async def test_login_ready_and_guild_state(env: tuple[DiscordEmulator, TestBot])
     emu.set_voice_state(GUILD_ID, BOB, voice.id)
     await emu.wait_until(lambda: len(voice.members) == 2, 5, "BOB in voice")
     assert sorted(m.id for m in voice.members) == [ALICE, BOB]
+    emu.remove_member(GUILD_ID, ALICE)
+    await emu.wait_until(lambda: len(voice.members) == 1, 5, "ALICE to leave voice")
+    assert [m.id for m in voice.members] == [BOB]
     assert emu.gateway.identify_count == 1 and emu.gateway.seq > 2
     assert emu.violations == [] and emu.unknown_routes == []
+
+
+async def test_reconnect_resumes_and_replays(env: tuple[DiscordEmulator, TestBot]) -> None:
+    emu, _ = env
+    emu.force_reconnect()
+    inter = await emu.slash("multi", user_id=ALICE, guild_id=GUILD_ID)  # may hit the old socket
+    assert (await inter.response()).content == "first"
+    assert [m.content for m in await inter.wait_followups(1)] == ["second"]
+    await emu.wait_until(lambda: emu.gateway.resume_count == 1, 5, "RESUME")
+    assert emu.gateway.identify_count == 1
+    assert emu.violations == []
 
 
 async def test_guild_and_global_sync_store_commands(env: tuple[DiscordEmulator, TestBot]) -> None:
@@ -235,12 +267,17 @@ async def test_guild_and_global_sync_store_commands(env: tuple[DiscordEmulator, 
     synced = await bot.tree.sync()
     assert {c.name for c in synced} == {c["name"] for c in emu.commands()}
     assert all(c.id for c in synced)
+    inter = await emu.slash("rate", {"movie": "Alien", "stars": 3}, user_id=ALICE)  # in a DM
+    reply = await inter.response()
+    assert reply.content == "Rated Alien 3.0" and "user" in inter.payload and inter.guild_id is None
     assert emu.violations == []
 
 
 async def test_slash_with_options_answers_ephemeral(env: tuple[DiscordEmulator, TestBot]) -> None:
     emu, _ = env
-    inter = await emu.slash("rate", {"movie": "Se7en", "stars": 4.5}, user_id=ALICE, guild_id=GUILD_ID)
+    inter = await emu.slash(
+        "rate", {"movie": "Se7en", "stars": 4.5}, user_id=ALICE, guild_id=GUILD_ID
+    )
     reply = await inter.response(timeout=5)
     assert reply.type == 4 and reply.content == "Rated Se7en 4.5" and reply.ephemeral
     assert inter.first_response_ms is not None and 0 <= inter.first_response_ms < 3000
@@ -300,9 +337,13 @@ async def test_autocomplete_returns_choices(env: tuple[DiscordEmulator, TestBot]
     assert emu.violations == []
 
 
-async def test_buttons_edit_and_ephemeral_and_disabled(env: tuple[DiscordEmulator, TestBot]) -> None:
-    emu, _ = env
+async def test_buttons_edit_and_ephemeral_and_disabled(
+    env: tuple[DiscordEmulator, TestBot],
+) -> None:
+    emu, bot = env
     reply = await (await emu.slash("vote", user_id=ALICE, guild_id=GUILD_ID)).response()
+    await emu.wait_until(lambda: bot.response_ids, 5, "send_message to return")
+    assert bot.response_ids == [reply.id]  # discord.py read the with_response body
     assert [b.label for b in reply.buttons] == ["Up", "Secret", "Close"]
     assert "[Up] [Secret] [Close]" in reply.text
     up = await (await emu.click(reply, "vote:up", user_id=BOB)).response()
@@ -346,6 +387,25 @@ async def test_direct_messages_both_ways(env: tuple[DiscordEmulator, TestBot]) -
     inter = await emu.slash("dm_me", user_id=BOB, guild_id=GUILD_ID)
     assert (await inter.response()).content == "sent"
     assert (await emu.next_dm(BOB)).content == "psst in DM"
+    assert emu.violations == []
+
+
+async def test_modal_shown_and_submitted(env: tuple[DiscordEmulator, TestBot]) -> None:
+    emu, _ = env
+    inter = await emu.slash("feedback", user_id=ALICE, guild_id=GUILD_ID)
+    assert (await inter.response()).type == 9
+    submitted = await emu.submit_modal(inter, {"fb:text": "great picks"})
+    assert (await submitted.response()).content == "thanks: great picks"
+    assert emu.violations == []
+
+
+async def test_bot_edits_its_channel_message(env: tuple[DiscordEmulator, TestBot]) -> None:
+    emu, _ = env
+    await emu.send_dm(ALICE, "please edit")
+    sent = await emu.next_dm(ALICE)
+    assert sent.content == "dm: please edit"  # a snapshot as first sent
+    await emu.wait_until(lambda: emu.message(sent).content == "edited", 5, "the edit")
+    assert "| ** Now with embed **" in emu.message(sent).text
     assert emu.violations == []
 
 

@@ -1,0 +1,101 @@
+"""End-to-end harness: the real bot logged in to the local Discord emulator over real sockets."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from bot.app import running_bot
+from bot.client import MovieBot
+from bot.emulator import DiscordEmulator, Interaction, Message
+from bot.settings import Settings
+from recommender.als import ALSConfig
+from tests.conftest import write_ml100k
+
+GUILD = 1_000_000_000_000_000_001
+ADMIN = 2_000_000_000_000_000_001
+MANAGE_GUILD = 1 << 5
+_ids = itertools.count(3_000_000_000_000_000_001)
+
+
+def e2e_settings(root: Path, **over: Any) -> Settings:
+    """Settings for a bot on the tiny fixture dataset with a small, fast model."""
+    write_ml100k(root / "movielens" / "ml-100k")
+    base = Settings(
+        discord_token="test-token",
+        database_path=root / "bot.db",
+        data_dir=root / "data",
+        movielens_dir=root / "movielens",
+        als=ALSConfig(factors=4, iterations=5, implicit_factors=4, reg=0.5),
+        refit_interval=3600,
+        dev_guild_id=GUILD,
+    )
+    return replace(base, **over)
+
+
+@dataclass
+class Harness:
+    """The emulator, the running bot, and helpers to act as server members."""
+
+    emu: DiscordEmulator
+    bot: MovieBot
+    settings: Settings
+    members: list[int] = field(default_factory=list)
+
+    @property
+    def channel(self) -> int:
+        """The guild's #general."""
+        return self.emu.state.guilds[GUILD].text_channel_id
+
+    @property
+    def voice_channel(self) -> int:
+        """The guild's voice channel."""
+        return self.emu.state.guilds[GUILD].voice_channel_id
+
+    def new_member(self, name: str | None = None, permissions: int = 0) -> int:
+        """A fresh server member (fresh ids keep cooldowns and ratings independent per test)."""
+        uid = next(_ids)
+        self.emu.add_member(GUILD, uid, name or f"user{uid % 10_000}", permissions=permissions)
+        self.members.append(uid)
+        return uid
+
+    async def slash(self, name: str, user: int, **options: Any) -> Interaction:
+        """Run a slash command as a member in #general."""
+        return await self.emu.slash(name, options, user_id=user, guild_id=GUILD)
+
+    async def run(self, name: str, user: int, timeout: float = 10.0, **options: Any) -> Message:
+        """Run a slash command and return the message it settled on."""
+        inter = await self.slash(name, user, **options)
+        message = await inter.final(timeout)
+        assert message is not None, f"/{name} produced no message"
+        return message
+
+    async def click(self, message: Message, label: str, user: int) -> Interaction:
+        """Press the button with this label."""
+        current = self.emu.message(message.id)
+        return await self.emu.click(current, current.button(label).custom_id, user_id=user)
+
+    async def chat(self, user: int, text: str, timeout: float = 10.0) -> Message:
+        """Mention the bot in #general and return its reply."""
+        await self.emu.send_message(self.channel, user, text, mention_bot=True)
+        return await self.emu.next_message(self.channel, timeout)
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def harness(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Harness]:
+    """One emulator + bot per test module (a model fit takes a couple of seconds)."""
+    root = tmp_path_factory.mktemp("e2e")
+    async with DiscordEmulator() as emu:
+        emu.add_guild(GUILD, "Movie Club", owner_id=ADMIN)
+        emu.add_member(GUILD, ADMIN, "admin", permissions=MANAGE_GUILD)
+        settings = e2e_settings(root, api_base=emu.api_base, gateway_url=emu.gateway_url)
+        async with running_bot(settings) as bot:
+            await emu.wait_until_connected(timeout=60)
+            await emu.wait_commands_registered(guild_id=GUILD, timeout=60)
+            yield Harness(emu, bot, settings)
