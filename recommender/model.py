@@ -73,8 +73,11 @@ class ALSModel:
         self.item_damped_mean = (sums + m * self.factors.mu) / (counts + m)
         self._prior = self.ranking.popularity_weight * np.log1p(counts) / np.log1p(counts.max())
         self._supported = counts >= min(self.ranking.min_support, max(1, int(counts.max())))
-        norms = np.linalg.norm(self.factors.item_factors, axis=1)
-        self._unit_items = self.factors.item_factors / np.maximum(norms, 1e-12)[:, None]
+        self._unit_items = _unit(self.factors.item_factors)
+        if self.factors.pref_item is not None:
+            # mean of the two cosines: taste (stars) and audience (who watches it)
+            both = [self._unit_items, _unit(self.factors.pref_item)]
+            self._unit_items = np.hstack(both) / np.sqrt(2.0)
         self._trainer = ALSTrainer(self.config)
         self._solvers: tuple[object, object] | None = None
 
@@ -299,7 +302,11 @@ class ALSModel:
         return self.items.ids[top], self.item_damped_mean[top]
 
     def similar_items(self, movie_id: int, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Most similar movies by cosine of item factors, among movies with enough ratings."""
+        """Most similar movies by cosine of item factors, among movies with enough ratings.
+
+        With preference factors the score is the mean of the rating-factor cosine and the
+        preference-factor cosine, so neighbours share both taste and audience.
+        """
         row = self.items.index(movie_id)
         sims = self._unit_items @ self._unit_items[row]
         sims = np.where(self._supported, sims, -np.inf)
@@ -358,3 +365,9 @@ class ALSModel:
         contrib = influence * t
         order = np.argsort(-contrib, kind="stable")[:n]
         return [(int(self.items.ids[state.items[j]]), float(contrib[j])) for j in order]
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    norms = np.linalg.norm(rows, axis=1)
+    return rows / np.maximum(norms, 1e-12)[:, None]
