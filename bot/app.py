@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 
 import discord
 
@@ -61,7 +60,6 @@ async def run_online(settings: Settings) -> None:
 
 async def sync_only(settings: Settings) -> None:
     """Log in, register commands (forcing a global sync), and exit."""
-    settings = replace(settings)
-    async with running_bot(settings) as bot:
+    async with running_bot(settings, start_engine=False) as bot:
         await bot.wait_until_ready()
         log.info("command sync result: %s", await bot.sync_commands(force=True))

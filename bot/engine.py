@@ -345,6 +345,8 @@ class Engine:
         model = self._require_model()
         stats = await self.store.stats()
         last = await self.store.last_fit()
+        if last is not None and last.status == "running":
+            last = await self.store.last_fit("ok") or last
         fitted_at = float(model.meta.get("fitted_at", time.time()))  # type: ignore[arg-type]
         nxt = None if self._next_refit_at is None else max(0.0, self._next_refit_at - time.time())
         return Status(

@@ -43,7 +43,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     ids, stars = model.recommend(user, args.n)
     seven = title_index(ml).resolve("se7en").movie
     if seven is None:
-        raise SystemExit("Se7en is not in this catalog")
+        raise ValueError("Se7en is not in this catalog")
     sim_ids, sims = model.similar_items(seven.movie_id, args.n)
     recs, similar = _rows(ml.catalog, ids, stars), _rows(ml.catalog, sim_ids, sims)
     _emit(
@@ -60,7 +60,7 @@ def cmd_recommend(args: argparse.Namespace) -> None:
     ml = load_dataset(args.dataset, args.data_dir)
     model = fit_full(ml)
     if not model.has_user(args.user):
-        raise SystemExit(f"unknown user {args.user}")
+        raise ValueError(f"unknown user {args.user}")
     ids, stars = model.recommend(args.user, args.n)
     rows = _rows(ml.catalog, ids, stars)
     _emit(args, rows, _table(f"Top recommendations for user {args.user}", rows, "Predicted"))
@@ -73,7 +73,7 @@ def cmd_similar(args: argparse.Namespace) -> None:
     found = title_index(ml).resolve(args.query)
     if found.movie is None:
         options = ", ".join(c.title for c in found.candidates) or "no close titles"
-        raise SystemExit(f"{args.query!r} is ambiguous or unknown; did you mean: {options}")
+        raise ValueError(f"{args.query!r} is ambiguous or unknown; did you mean: {options}")
     ids, sims = model.similar_items(found.movie.movie_id, args.n)
     rows = _rows(ml.catalog, ids, sims)
     _emit(args, rows, _table(f"Movies similar to {found.movie.title}", rows, "Similarity"))

@@ -1,0 +1,79 @@
+"""`python -m recommender` smoke tests: every command with --json prints one JSON document."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from recommender.cli import main
+
+
+@pytest.fixture
+def run(ml100k_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
+    """Run the CLI on the fixture dataset; returns (exit code, parsed stdout)."""
+    monkeypatch.setenv("MOVIELENS_DIR", str(ml100k_dir))
+    data_dir = tmp_path / "data"
+
+    def invoke(*args: str) -> tuple[int, object]:
+        code = main(["--data-dir", str(data_dir), "--json", *args])
+        out = capsys.readouterr().out
+        return code, json.loads(out) if out.strip() else None
+
+    return invoke
+
+
+def test_demo_reproduces_the_seed_tables(run):
+    code, doc = run("demo", "-n", "5")
+    assert code == 0
+    assert doc["similar_to"] == "Seven (Se7en) (1995)"
+    assert len(doc["recommendations"]) == 5 and len(doc["similar"]) == 5
+    assert {"movie_id", "title", "score"} <= set(doc["recommendations"][0])
+    assert all(r["title"] != "Seven (Se7en) (1995)" for r in doc["similar"])
+
+
+def test_recommend_similar_search(run):
+    code, recs = run("recommend", "--user", "1", "-n", "3")
+    assert code == 0 and len(recs) == 3
+    code, sims = run("similar", "alien", "-n", "4")
+    assert code == 0 and len(sims) == 4 and all(s["title"] != "Alien (1979)" for s in sims)
+    code, hits = run("search", "shawshenk", "--limit", "3")
+    assert code == 0 and hits[0]["title"] == "Shawshank Redemption, The (1994)"
+
+
+def test_bad_input_exits_with_an_error_not_a_traceback(run, caplog):
+    code, out = run("recommend", "--user", "999999")
+    assert code == 2 and out is None
+    assert "unknown user 999999" in caplog.text
+    code, _ = run("similar", "hamlet")  # ambiguous: two Hamlets
+    assert code == 2
+    assert "did you mean: Hamlet" in caplog.text
+
+
+def test_evaluate_json_shape(run):
+    code, doc = run("evaluate", "--folds", "u1")
+    assert code == 0
+    assert [f["fold"] for f in doc["folds"]] == ["u1"]
+    assert {"rmse", "mae", "fit_seconds"} <= set(doc["folds"][0])
+    assert doc["ranking"]["k"] == 10 and "popularity" in doc["ranking"]
+    assert doc["rmse_mean"] == pytest.approx(doc["folds"][0]["rmse"])
+
+
+def test_fit_writes_a_loadable_snapshot(run, tmp_path: Path):
+    from recommender.snapshot import load_model
+
+    out = tmp_path / "snap.npz"
+    code, doc = run("fit", "--out", str(out))
+    assert code == 0 and Path(doc["snapshot"]) == out
+    assert load_model(out).fingerprint == doc["fingerprint"]
+
+
+def test_bench_json_shape(run):
+    code, doc = run("bench", "--sizes", "ml-100k", "--factors", "8", "--iterations", "1")
+    assert code == 0
+    (row,) = doc["als"]
+    assert row["dataset"] == "ml-100k" and row["factors"] == 8
+    assert row["seconds_per_iteration"] > 0 and row["peak_rss_mb"] > 0
+    for key in ("search_ms", "recommend_ms"):
+        assert doc[key]["p50"] <= doc[key]["p99"]
