@@ -30,19 +30,26 @@ ML32M_TITLES = 87_585
 
 
 def synthetic_matrix(n_ratings: int, n_users: int, n_items: int, seed: int = 0) -> sp.csr_matrix:
-    """Power-law users×movies ratings (1..5 from a planted low-rank taste), deduplicated."""
+    """Power-law users×movies ratings (1..5 from a planted low-rank taste), `n_ratings` distinct
+    (user, movie) pairs."""
     rng = np.random.default_rng(seed)
     user_w = rng.pareto(1.2, n_users) + 1
     item_w = 1.0 / np.arange(1, n_items + 1) ** 0.9
-    users = rng.choice(n_users, n_ratings, p=user_w / user_w.sum()).astype(np.int32)
-    items = rng.choice(n_items, n_ratings, p=item_w / item_w.sum()).astype(np.int32)
+    keys = np.empty(0, dtype=np.int64)
+    while len(keys) < n_ratings:
+        draw = int((n_ratings - len(keys)) * 1.5) + 1000
+        u = rng.choice(n_users, draw, p=user_w / user_w.sum()).astype(np.int64)
+        i = rng.choice(n_items, draw, p=item_w / item_w.sum()).astype(np.int64)
+        keys = np.unique(np.concatenate([keys, u * n_items + i]))
+        if len(keys) >= 0.9 * n_users * n_items:
+            raise ValueError("synthetic matrix too dense for the requested size")
+    keys = rng.permutation(keys)[:n_ratings]
+    users, items = (keys // n_items).astype(np.int32), (keys % n_items).astype(np.int32)
     taste_u = rng.standard_normal((n_users, 4)).astype(np.float32)
     taste_i = rng.standard_normal((n_items, 4)).astype(np.float32)
     raw = np.einsum("ij,ij->i", taste_u[users], taste_i[items]) * 0.5 + 3.5
     stars = np.clip(np.rint(raw + rng.normal(0, 0.7, n_ratings)), 1, 5).astype(np.float32)
-    m = to_csr(users, items, stars, (n_users, n_items))
-    m.data = np.clip(m.data, 1, 5)  # duplicate pairs were summed; keep them on the scale
-    return m
+    return to_csr(users, items, stars, (n_users, n_items))
 
 
 def _als_one(size: str, factors: int, iterations: int, data_dir: Path) -> dict[str, object]:
