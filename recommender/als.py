@@ -124,6 +124,18 @@ def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return w.astype(a.dtype, copy=False)
 
 
+def _woodbury_diagonal(g: np.ndarray, t: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """(D + GᵀG)⁻¹Gᵀt through an L×L system (Woodbury): cheaper when L < K, and exact."""
+    g64 = g.astype(np.float64)
+    gd = g64 / d[:, None, :]
+    m = gd @ g64.transpose(0, 2, 1)
+    diag = np.arange(m.shape[1])
+    m[:, diag, diag] += 1.0
+    y = (g64.transpose(0, 2, 1) @ t.astype(np.float64)[:, :, None])[:, :, 0] / d
+    s = np.linalg.solve(m, g64 @ y[:, :, None])
+    return y - (g64.transpose(0, 2, 1) @ s)[:, :, 0] / d
+
+
 class _ExplicitSolver:
     """Exact biased ridge solves against a fixed side: rows get (bias, factors)."""
 
@@ -140,13 +152,17 @@ class _ExplicitSolver:
         g = self.z_pad[chunk.cols]  # (B, L, K+1); padded entries are zero rows
         t = chunk.values - self.mu - self.bias_pad[chunk.cols]
         gt = g.transpose(0, 2, 1)
-        a = np.matmul(gt, g)
-        b = np.matmul(gt, t[:, :, None])  # padded t is multiplied by zero rows
-        scale = chunk.counts**cfg.reg_exponent
-        diag = np.arange(a.shape[1])
-        a[:, diag, diag] += (cfg.reg * scale)[:, None]
-        a[:, 0, 0] += (cfg.reg_bias - cfg.reg) * scale
-        w = _solve(a, b)
+        scale = chunk.counts.astype(np.float64) ** cfg.reg_exponent
+        d = np.repeat((cfg.reg * scale)[:, None], g.shape[2], axis=1)
+        d[:, 0] = cfg.reg_bias * scale
+        if g.shape[1] < g.shape[2] and (d > 0).all():
+            w = _woodbury_diagonal(g, t, d).astype(g.dtype)
+        else:
+            a = np.matmul(gt, g)
+            b = np.matmul(gt, t[:, :, None])  # padded t is multiplied by zero rows
+            diag = np.arange(a.shape[1])
+            a[:, diag, diag] += d.astype(a.dtype)
+            w = _solve(a, b)
         return w[:, 0], w[:, 1:]
 
 
@@ -163,13 +179,30 @@ class _PreferenceSolver:
         gram[np.diag_indices_from(gram)] += cfg.implicit_reg
         self.base = gram
         self.alpha = cfg.implicit_alpha
+        self.base_inv: np.ndarray | None = None
+        if self.alpha > 0 and cfg.implicit_reg > 0:
+            self.base_inv = np.linalg.inv(gram.astype(np.float64))
 
     def __call__(self, chunk: _Chunk) -> tuple[None, np.ndarray]:
         g = self.y_pad[chunk.cols]
+        b = (1.0 + self.alpha) * g.sum(axis=1)
+        if self.base_inv is not None and g.shape[1] < g.shape[2]:
+            return None, self._woodbury(g, b).astype(g.dtype)
         gt = g.transpose(0, 2, 1)
         a = self.base[None, :, :] + self.alpha * np.matmul(gt, g)
-        b = (1.0 + self.alpha) * g.sum(axis=1)
         return None, _solve(a, b[:, :, None])
+
+    def _woodbury(self, g: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """(P + αGᵀG)⁻¹b through an L×L system when a row has fewer ratings than factors."""
+        p_inv = self.base_inv
+        g64 = g.astype(np.float64)
+        gp = g64 @ p_inv  # (B, L, K)
+        m = gp @ g64.transpose(0, 2, 1)
+        diag = np.arange(m.shape[1])
+        m[:, diag, diag] += 1.0 / self.alpha
+        y = b.astype(np.float64) @ p_inv  # (B, K)
+        s = np.linalg.solve(m, (g64 @ y[:, :, None]))
+        return y - (gp.transpose(0, 2, 1) @ s)[:, :, 0]
 
 
 Solver = Callable[[_Chunk], tuple[np.ndarray | None, np.ndarray]]
