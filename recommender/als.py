@@ -38,6 +38,8 @@ class ALSConfig:
     implicit_factors: int = 32
     implicit_reg: float = 1.0
     implicit_alpha: float = 5.0
+    solver: str = "exact"
+    cg_steps: int = 3
     seed: int = 42
     dtype: str = "float32"
     threads: int = 0
@@ -49,6 +51,8 @@ class ALSConfig:
             raise ValueError("implicit_factors, implicit_alpha and implicit_reg must be >= 0")
         if self.reg < 0 or self.reg_bias < 0 or self.init_scale <= 0:
             raise ValueError("regularization must be >= 0 and init_scale > 0")
+        if self.solver not in ("exact", "cg") or self.cg_steps < 1:
+            raise ValueError("solver must be 'exact' or 'cg', with cg_steps >= 1")
         if self.dtype not in ("float32", "float64"):
             raise ValueError("dtype must be float32 or float64")
 
@@ -173,7 +177,8 @@ class _PreferenceSolver:
     shared Gram YᵀY makes the unrated part free, so only rated entries are gathered.
     """
 
-    def __init__(self, fixed: np.ndarray, cfg: ALSConfig) -> None:
+    def __init__(self, fixed: np.ndarray, cfg: ALSConfig, warm: np.ndarray | None = None):
+        self.warm, self.cg_steps = warm, cfg.cg_steps
         self.y_pad = np.vstack([fixed, np.zeros((1, fixed.shape[1]), fixed.dtype)])
         gram = fixed.T @ fixed
         gram[np.diag_indices_from(gram)] += cfg.implicit_reg
@@ -186,6 +191,12 @@ class _PreferenceSolver:
     def __call__(self, chunk: _Chunk) -> tuple[None, np.ndarray]:
         g = self.y_pad[chunk.cols]
         b = (1.0 + self.alpha) * g.sum(axis=1)
+        if self.warm is not None:
+
+            def apply(p: np.ndarray) -> np.ndarray:
+                return p @ self.base + self.alpha * _gram_times(g, p)
+
+            return None, _cg(apply, b, self.warm[chunk.rows], self.cg_steps)
         if self.base_inv is not None and g.shape[1] < g.shape[2]:
             return None, self._woodbury(g, b).astype(g.dtype)
         gt = g.transpose(0, 2, 1)
@@ -203,6 +214,62 @@ class _PreferenceSolver:
         y = b.astype(np.float64) @ p_inv  # (B, K)
         s = np.linalg.solve(m, (g64 @ y[:, :, None]))
         return y - (gp.transpose(0, 2, 1) @ s)[:, :, 0]
+
+
+def _gram_times(g: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """GᵀG p per row without forming GᵀG: two batched matrix-vector products."""
+    q = np.matmul(g, p[:, :, None])
+    return np.matmul(g.transpose(0, 2, 1), q)[:, :, 0]
+
+
+def _cg(
+    apply: Callable[[np.ndarray], np.ndarray], b: np.ndarray, w0: np.ndarray, steps: int
+) -> np.ndarray:
+    """A few conjugate-gradient steps per row from a warm start (each never raises the loss)."""
+    w = w0.astype(b.dtype, copy=True)
+    r = b - apply(w)
+    p = r.copy()
+    rs = np.einsum("ij,ij->i", r, r)
+    for _ in range(steps):
+        ap = apply(p)
+        denom = np.einsum("ij,ij->i", p, ap)
+        alpha = np.divide(rs, denom, out=np.zeros_like(rs), where=denom > 0)
+        w += alpha[:, None] * p
+        r -= alpha[:, None] * ap
+        rs_new = np.einsum("ij,ij->i", r, r)
+        beta = np.divide(rs_new, rs, out=np.zeros_like(rs), where=rs > 0)
+        p = r + beta[:, None] * p
+        rs = rs_new
+    return w
+
+
+class _CGSolver:
+    """Explicit biased rows by warm-started conjugate gradient (the `cg` solver): cost grows
+    with ratings × factors instead of ratings × factors² + factors³."""
+
+    def __init__(
+        self,
+        fixed: np.ndarray,
+        fixed_bias: np.ndarray,
+        mu: float,
+        cfg: ALSConfig,
+        current: tuple[np.ndarray, np.ndarray],
+    ) -> None:
+        self.exact = _ExplicitSolver(fixed, fixed_bias, mu, cfg)
+        self.cur_bias, self.cur = current
+        self.cfg = cfg
+
+    def __call__(self, chunk: _Chunk) -> tuple[np.ndarray, np.ndarray]:
+        cfg, ex = self.cfg, self.exact
+        g = ex.z_pad[chunk.cols]
+        t = chunk.values - ex.mu - ex.bias_pad[chunk.cols]
+        scale = chunk.counts**cfg.reg_exponent
+        d = np.repeat((cfg.reg * scale)[:, None], g.shape[2], axis=1).astype(g.dtype)
+        d[:, 0] = cfg.reg_bias * scale
+        b = np.matmul(g.transpose(0, 2, 1), t[:, :, None])[:, :, 0]
+        w0 = np.hstack([self.cur_bias[chunk.rows, None], self.cur[chunk.rows]])
+        w = _cg(lambda p: d * p + _gram_times(g, p), b, w0, cfg.cg_steps)
+        return w[:, 0], w[:, 1:]
 
 
 Solver = Callable[[_Chunk], tuple[np.ndarray | None, np.ndarray]]
@@ -284,13 +351,23 @@ class ALSTrainer:
         try:
             for it in range(cfg.iterations):
                 t0 = time.perf_counter()
-                solve_users = _ExplicitSolver(f.item_factors, f.item_bias, mu, cfg)
-                _half_step(user_plan, solve_users, pool, f.user_factors, f.user_bias)
-                solve_items = _ExplicitSolver(f.user_factors, f.user_bias, mu, cfg)
-                _half_step(item_plan, solve_items, pool, f.item_factors, f.item_bias)
+                sides = (
+                    (user_plan, f.item_factors, f.item_bias, f.user_factors, f.user_bias),
+                    (item_plan, f.user_factors, f.user_bias, f.item_factors, f.item_bias),
+                )
+                for plan, fixed, fixed_bias, out, out_bias in sides:
+                    if cfg.solver == "cg":
+                        solve = _CGSolver(fixed, fixed_bias, mu, cfg, (out_bias, out))
+                    else:
+                        solve = _ExplicitSolver(fixed, fixed_bias, mu, cfg)
+                    _half_step(plan, solve, pool, out, out_bias)
                 if f.pref_user is not None and f.pref_item is not None:
-                    _half_step(user_plan, _PreferenceSolver(f.pref_item, cfg), pool, f.pref_user)
-                    _half_step(item_plan, _PreferenceSolver(f.pref_user, cfg), pool, f.pref_item)
+                    for plan, fixed, out in (
+                        (user_plan, f.pref_item, f.pref_user),
+                        (item_plan, f.pref_user, f.pref_item),
+                    ):
+                        warm = out if cfg.solver == "cg" else None
+                        _half_step(plan, _PreferenceSolver(fixed, cfg, warm), pool, out)
                 loss = objective(r, f, cfg) if track_loss else float("nan")
                 f.loss_history.append(loss)
                 log.debug("iteration %d: %.3fs loss %.4f", it + 1, time.perf_counter() - t0, loss)

@@ -32,10 +32,14 @@ def test_recovers_planted_low_rank_matrix():
     assert rmse_unseen < 0.1 * baseline
 
 
-@pytest.mark.parametrize("exponent", [0.0, 0.5, 1.0])
-def test_training_loss_never_increases(exponent):
+@pytest.mark.parametrize(
+    ("exponent", "solver"), [(0.0, "exact"), (0.5, "exact"), (1.0, "exact"), (0.5, "cg")]
+)
+def test_training_loss_never_increases(exponent, solver):
     train, _ = planted(noise=0.3, seed=3)
-    cfg = ALSConfig(factors=5, iterations=12, reg=0.5, reg_exponent=exponent, dtype="float64")
+    cfg = ALSConfig(
+        factors=5, iterations=12, reg=0.5, reg_exponent=exponent, dtype="float64", solver=solver
+    )
     f = ALSTrainer(cfg).fit(train, track_loss=True)
     losses = np.array(f.loss_history)
     assert np.all(np.diff(losses) <= 1e-9 * losses[:-1])
@@ -93,6 +97,7 @@ def test_rows_without_ratings_get_zero_factors():
         ({"reg": -1}, "regularization"),
         ({"dtype": "int8"}, "dtype"),
         ({"implicit_alpha": -1}, "implicit"),
+        ({"solver": "magic"}, "solver"),
     ],
 )
 def test_bad_config_is_rejected(kwargs, message):
@@ -119,3 +124,29 @@ def test_bad_input_is_rejected():
         trainer.fold_in(f, np.array([1]), np.array([np.inf]))
     empty = trainer.fold_in(f, np.array([], dtype=int), np.array([]))
     assert empty.bias == 0.0 and not empty.vector.any()
+
+
+def test_cg_with_enough_steps_reaches_the_exact_solution():
+    train, _ = planted(noise=0.2, seed=13)
+    exact = ALSTrainer(ALSConfig(factors=4, iterations=6, dtype="float64", implicit_factors=4)).fit(
+        train
+    )
+    cg = ALSTrainer(
+        ALSConfig(
+            factors=4, iterations=6, dtype="float64", implicit_factors=4, solver="cg", cg_steps=12
+        )
+    ).fit(train)
+    np.testing.assert_allclose(cg.item_factors, exact.item_factors, atol=1e-6)
+    np.testing.assert_allclose(cg.pref_user, exact.pref_user, atol=1e-6)
+
+
+def test_cg_few_steps_stays_close_to_exact_fit_quality():
+    train, full = planted(noise=0.3, seed=17)
+    errors = {}
+    for solver in ("exact", "cg"):
+        f = ALSTrainer(ALSConfig(factors=3, iterations=15, reg=0.1, solver=solver)).fit(train)
+        pred = (
+            f.mu + f.user_bias[:, None] + f.item_bias[None, :] + f.user_factors @ f.item_factors.T
+        )
+        errors[solver] = float(np.sqrt(np.mean((pred - full) ** 2)))
+    assert errors["cg"] < errors["exact"] * 1.05
