@@ -76,6 +76,7 @@ class Settings:
                 implicit_factors=int(
                     _number(env, "ALS_IMPLICIT_FACTORS", defaults.implicit_factors, int)
                 ),
+                solver=_get(env, "ALS_SOLVER", defaults.solver),
             )
         except ValueError as exc:
             raise SettingsError(f"ALS settings: {exc}") from None
