@@ -1,0 +1,59 @@
+"""Settings from the environment: defaults, parsing, clear errors, and a token that never shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import DISCORD_API_BASE, Settings, SettingsError
+
+
+def test_defaults_without_environment():
+    s = Settings.from_env({})
+    assert s.discord_token is None and s.api_base == DISCORD_API_BASE
+    assert s.dataset == "ml-100k" and s.database_path == Path("data/moviebot.db")
+    assert s.refit_interval == 600 and s.als.factors == 32 and s.als.solver == "exact"
+
+
+def test_values_are_parsed():
+    s = Settings.from_env(
+        {
+            "DISCORD_TOKEN": "secret-token-value",
+            "DEV_GUILD_ID": "123456789012345678",
+            "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10/",
+            "DATA_DIR": "/tmp/x",
+            "ALS_FACTORS": "16",
+            "ALS_SOLVER": "cg",
+            "REFIT_INTERVAL": "30",
+            "REFIT_MIN_CHANGES": "5",
+            "LOG_LEVEL": "debug",
+        }
+    )
+    assert s.dev_guild_id == 123456789012345678
+    assert s.api_base == "http://127.0.0.1:9/api/v10"
+    assert s.database_path == Path("/tmp/x/moviebot.db")
+    assert s.als.factors == 16 and s.als.solver == "cg"
+    assert s.refit_interval == 30 and s.refit_min_changes == 5 and s.log_level == "DEBUG"
+
+
+def test_token_never_appears_in_repr_or_description():
+    s = Settings.from_env({"DISCORD_TOKEN": "secret-token-value"})
+    assert "secret-token-value" not in repr(s)
+    assert "secret-token-value" not in str(s.describe())
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DEV_GUILD_ID": "my server"}, "DEV_GUILD_ID"),
+        ({"ALS_FACTORS": "many"}, "ALS_FACTORS"),
+        ({"ALS_FACTORS": "0"}, "factors"),
+        ({"ALS_SOLVER": "magic"}, "solver"),
+        ({"REFIT_INTERVAL": "soon"}, "REFIT_INTERVAL"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
+    ],
+)
+def test_bad_values_give_clear_errors(env, message):
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
