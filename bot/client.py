@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -16,6 +18,9 @@ from bot.store import Store
 from bot.tree import MovieTree
 
 log = logging.getLogger(__name__)
+
+EXPIRED = "This menu has expired. Run the command again to get a fresh one."
+EXPIRED_AFTER = 2.2
 
 EXTENSIONS = (
     "bot.exts.ratings",
@@ -72,6 +77,20 @@ class MovieBot(commands.Bot):
 
     async def on_message(self, message: discord.Message) -> None:
         """No prefix commands; the chat extension listens for messages itself."""
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Answer clicks on buttons whose menu expired, instead of letting Discord show an error.
+
+        Live views and restart-proof buttons respond within milliseconds; anything still
+        unanswered shortly before the 3-second deadline belongs to no view any more.
+        """
+        if interaction.type != discord.InteractionType.component:
+            return
+        await asyncio.sleep(EXPIRED_AFTER)
+        if interaction.response.is_done():
+            return
+        with contextlib.suppress(discord.HTTPException):
+            await interaction.response.send_message(EXPIRED, ephemeral=True)
 
     def commands_digest(self) -> str:
         """A hash of the command definitions, to skip needless global syncs."""

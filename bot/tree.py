@@ -34,6 +34,8 @@ def friendly_message(error: Exception) -> str | None:
     if isinstance(original, UserFacingError):
         return str(original)
     if isinstance(original, ValueError):
+        # the engine's way of rejecting bad input; logged briefly in case it hides a bug
+        log.info("rejected input: %s", original)
         return f"That didn't work: {original}"
     return None
 
