@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 import discord
 
@@ -15,6 +16,18 @@ from bot.settings import DISCORD_API_BASE, Settings
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+
+
+def emulator_settings(settings: Settings, emu: object, guild_id: int, **over: object) -> Settings:
+    """Settings that point the bot at a local emulator and sync commands to one guild."""
+    return replace(
+        settings,
+        discord_token="emulator-token",
+        api_base=emu.api_base,  # type: ignore[attr-defined]
+        gateway_url=emu.gateway_url,  # type: ignore[attr-defined]
+        dev_guild_id=guild_id,
+        **over,  # type: ignore[arg-type]
+    )
 
 
 def setup_logging(settings: Settings) -> None:

@@ -12,12 +12,11 @@ import asyncio
 import logging
 import random
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from bot.app import running_bot
+from bot.app import emulator_settings, running_bot
 from bot.emulator import DiscordEmulator, Interaction
 from bot.settings import Settings
 
@@ -83,12 +82,10 @@ async def run_loadtest(settings: Settings, users: int = 50, interactions: int = 
             ids = [FIRST_USER + k for k in range(users)]
             for uid in ids:
                 emu.add_member(GUILD, uid, f"member{uid - FIRST_USER}")
-            run_settings = replace(
+            run_settings = emulator_settings(
                 settings,
-                discord_token="loadtest",
-                api_base=emu.api_base,
-                gateway_url=emu.gateway_url,
-                dev_guild_id=GUILD,
+                emu,
+                GUILD,
                 database_path=root / "load.db",
                 data_dir=root / "data",
                 refit_interval=3600,

@@ -13,9 +13,8 @@ import re
 import shlex
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 
-from bot.app import running_bot
+from bot.app import emulator_settings, running_bot
 from bot.emulator import DiscordEmulator, Message, render_message
 from bot.settings import Settings
 
@@ -135,13 +134,7 @@ async def run_offline(settings: Settings, lines: asyncio.Queue[str | None] | Non
         emu.add_guild(GUILD_ID, "Offline Movie Club", owner_id=USERS["you"])
         for name, uid in USERS.items():
             emu.add_member(GUILD_ID, uid, name, permissions=ADMINISTRATOR if name == "you" else 0)
-        offline = replace(
-            settings,
-            discord_token="offline-token",
-            api_base=emu.api_base,
-            gateway_url=emu.gateway_url,
-            dev_guild_id=GUILD_ID,
-        )
+        offline = emulator_settings(settings, emu, GUILD_ID)
         write("Starting offline mode (local Discord emulator). Loading the model…")
         async with running_bot(offline):
             await emu.wait_until_connected(timeout=600)
