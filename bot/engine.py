@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 FitRunner = Callable[[FitJob], Awaitable[FitResult]]
 MAX_BACKOFF = 3600.0
+LIKED_STARS = 3.5
 
 
 def model_key(discord_id: int) -> int:
@@ -254,11 +255,14 @@ class Engine:
         picks = []
         for m, s in zip(ids.tolist(), stars.tolist(), strict=True):
             reason = None
-            top = model.explain(key, m, n=1)
-            if top and top[0][1] > 0:
-                liked = top[0][0]
-                reason = f"because you rated {self.movie(liked).title} {rated.get(liked, 0):g}★"
+            # cite the liked movie that pushed this pick up most (never a low rating)
+            for liked, push in model.explain(key, m, n=5):
+                if push > 0 and rated.get(liked, 0) >= LIKED_STARS:
+                    reason = f"because you rated {self.movie(liked).title} {rated[liked]:g}★"
+                    break
             picks.append(Pick(self.movie(m), s, reason))
+        # the list is chosen by rank score; shown best-predicted first so the stars read sensibly
+        picks.sort(key=lambda p: -p.stars)
         return picks, False
 
     async def onboarding_next(self, user: int, recent: list[int]) -> Movie | None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from typing import Literal
+import weakref
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
@@ -13,10 +15,12 @@ from discord.ext import commands
 from bot.engine import GroupPick
 from bot.exts.ratings import per_user
 from bot.render import COLOR, clip, group_embed
+from bot.store_schema import Poll
 from bot.views import OwnedView
 
 log = logging.getLogger(__name__)
 
+escape = discord.utils.escape_markdown
 STRATEGIES = {"fair": "least_misery", "average": "average", "most pleasure": "most_pleasure"}
 MAX_MEMBERS = 10
 
@@ -27,11 +31,12 @@ def tally_embed(titles: dict[int, str], tally: dict[int, int], closed: bool) -> 
     lines = []
     for movie_id, title in titles.items():
         votes = tally.get(movie_id, 0)
-        bar = "█" * votes
+        bar = "█" * min(votes, 20)
         lines.append(f"{clip(title, 60)} — **{votes}** {bar}")
     head = "Poll closed" if closed else "Vote for tonight's movie"
     embed = discord.Embed(title=head, colour=COLOR, description="\n".join(lines))
-    embed.set_footer(text=f"{total} vote{'s' if total != 1 else ''} · one per member, changeable")
+    rule = "final result" if closed else "one per member, changeable"
+    embed.set_footer(text=f"{total} vote{'s' if total != 1 else ''} · {rule}")
     return embed
 
 
@@ -44,8 +49,29 @@ def poll_view(poll_id: int, titles: dict[int, str], closed: bool = False) -> dis
     return view
 
 
-async def _poll_titles(engine, poll) -> dict[int, str]:  # type: ignore[no-untyped-def]
-    return {m: engine.movie(m).title for m in poll.movie_ids}
+_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+def poll_lock(poll_id: int) -> asyncio.Lock:
+    """One lock per poll: tally reads and message edits happen in order, never stale."""
+    lock = _locks.get(poll_id)
+    if lock is None:
+        lock = _locks[poll_id] = asyncio.Lock()
+    return lock
+
+
+async def show_poll(interaction: discord.Interaction, engine: Any, poll: Poll) -> dict[int, int]:
+    """Redraw the poll message with the current tally (call holding the poll's lock)."""
+    titles = {m: engine.movie(m).title for m in poll.movie_ids}
+    tally = await engine.store.tally(poll.poll_id)
+    embeds = list(interaction.message.embeds[:1]) if interaction.message else []
+    embeds.append(tally_embed(titles, tally, closed=poll.closed))
+    view = poll_view(poll.poll_id, titles, closed=poll.closed)
+    await interaction.response.edit_message(embeds=embeds, view=view)
+    return tally
+
+
+CLOSED = "This poll is closed."
 
 
 class VoteButton(
@@ -74,16 +100,17 @@ class VoteButton(
     async def callback(self, interaction: discord.Interaction) -> None:
         """Record (or change) the clicker's vote and refresh the tally."""
         engine = interaction.client.engine  # type: ignore[attr-defined]
-        poll = await engine.store.get_poll(self.poll_id)
-        if poll is None or poll.closed:
-            await interaction.response.send_message("This poll is closed.", ephemeral=True)
+        try:  # the store refuses votes on closed (or deleted) polls, even mid-close
+            await engine.store.vote(self.poll_id, interaction.user.id, self.movie_id)
+        except (LookupError, ValueError):
+            await interaction.response.send_message(CLOSED, ephemeral=True)
             return
-        await engine.store.vote(self.poll_id, interaction.user.id, self.movie_id)
-        titles = await _poll_titles(engine, poll)
-        tally = await engine.store.tally(self.poll_id)
-        embeds = list(interaction.message.embeds[:1]) if interaction.message else []
-        embeds.append(tally_embed(titles, tally, closed=False))
-        await interaction.response.edit_message(embeds=embeds, view=poll_view(poll.poll_id, titles))
+        async with poll_lock(self.poll_id):
+            poll = await engine.store.get_poll(self.poll_id)
+            if poll is None:
+                await interaction.response.send_message(CLOSED, ephemeral=True)
+                return
+            await show_poll(interaction, engine, poll)
 
 
 class CloseButton(discord.ui.DynamicItem[discord.ui.Button], template=r"poll:(?P<poll>\d+):close"):
@@ -110,28 +137,33 @@ class CloseButton(discord.ui.DynamicItem[discord.ui.Button], template=r"poll:(?P
     async def callback(self, interaction: discord.Interaction) -> None:
         """Close, disable the buttons and announce the winner (ties go to the higher pick)."""
         engine = interaction.client.engine  # type: ignore[attr-defined]
-        poll = await engine.store.get_poll(self.poll_id)
-        if poll is None:
-            await interaction.response.send_message("This poll no longer exists.", ephemeral=True)
-            return
-        if interaction.user.id != poll.creator_id:
-            await interaction.response.send_message(
-                "Only the member who started the movie night can close the poll.", ephemeral=True
-            )
-            return
-        poll = await engine.store.close_poll(self.poll_id)
-        titles = await _poll_titles(engine, poll)
-        tally = await engine.store.tally(self.poll_id)
+        async with poll_lock(self.poll_id):
+            poll = await engine.store.get_poll(self.poll_id)
+            if poll is None:
+                await interaction.response.send_message(
+                    "This poll no longer exists.", ephemeral=True
+                )
+                return
+            if interaction.user.id != poll.creator_id:
+                await interaction.response.send_message(
+                    "Only the member who started the movie night can close the poll.",
+                    ephemeral=True,
+                )
+                return
+            if poll.closed:  # a second click before the first close showed
+                await interaction.response.send_message(
+                    "This poll is already closed.", ephemeral=True
+                )
+                return
+            poll = await engine.store.close_poll(self.poll_id)
+            tally = await show_poll(interaction, engine, poll)
         best = max(poll.movie_ids, key=lambda m: (tally.get(m, 0), -poll.movie_ids.index(m)))
-        embeds = list(interaction.message.embeds[:1]) if interaction.message else []
-        embeds.append(tally_embed(titles, tally, closed=True))
-        await interaction.response.edit_message(
-            embeds=embeds, view=poll_view(poll.poll_id, titles, closed=True)
-        )
-        votes = tally.get(best, 0)
-        await interaction.followup.send(
-            f"🍿 Tonight's movie: **{titles[best]}** ({votes} vote{'s' if votes != 1 else ''})!"
-        )
+        title, votes = engine.movie(best).title, tally.get(best, 0)
+        if votes:
+            text = f"🍿 Tonight's movie: **{title}** ({votes} vote{'s' if votes != 1 else ''})!"
+        else:
+            text = f"🍿 Nobody voted, so tonight's movie is the top pick: **{title}**!"
+        await interaction.followup.send(text)
 
 
 class MemberPicker(OwnedView):
@@ -206,28 +238,30 @@ class MovieNight(commands.Cog):
     ) -> None:
         """Recommend for the group, post the result publicly with a poll."""
         members: dict[int, str] = {}
-        left: list[str] = []
+        left: dict[int, str] = {}
         for person in people:
-            if person.bot or person.id in members:
+            if person.bot or person.id in members or person.id in left:
                 continue
             if interaction.guild is not None and not isinstance(person, discord.Member):
-                left.append(person.display_name)
+                left[person.id] = escape(person.display_name)
                 continue
             members[person.id] = person.display_name
         picks, missing = await self.group_picks(list(members), count, STRATEGIES[strategy])
         notes = []
-        if missing:
-            names = ", ".join(members[u] for u in missing)
+        if missing and picks:
+            names = ", ".join(escape(members[u]) for u in missing)
             notes.append(f"No ratings yet from {names}: try `/onboard` so you count next time!")
+        elif not picks:
+            notes.append("Nobody in this group has rated any movies yet. Start with `/onboard`!")
         if left:
-            notes.append(f"Not in this server any more, so left out: {', '.join(left)}.")
+            notes.append(f"Not in this server any more, so left out: {', '.join(left.values())}.")
         send = interaction.followup.send
         if not picks:
-            text = "Nobody in this group has rated any movies yet. Start with `/onboard`!"
-            await send("\n".join([text, *notes[1:]]))
+            await send("\n".join(notes))
             return
         title = f"Movie night for {', '.join(members.values())}"
-        embed = group_embed(clip(title, 256), picks, members, strategy)
+        names = {u: escape(name) for u, name in members.items()}
+        embed = group_embed(clip(title, 256), picks, names, strategy)
         titles = {p.movie.movie_id: p.movie.title for p in picks}
         poll_id = await self.engine.store.create_poll(
             interaction.guild_id or 0,

@@ -239,3 +239,15 @@ async def test_unknown_titles_get_a_short_hint(harness: Harness, text: str):
     reply = await say(harness, harness.new_member(), text)
     assert HELP_HINT in reply.content
     assert len(reply.content) < 400
+
+
+async def test_cold_start_picks_offer_rate_more(harness: Harness):
+    user, other = harness.new_member("coldstart"), harness.new_member("passerby")
+    reply = await say(harness, user, "recommend me something")
+    assert reply.embeds[0]["title"] == "Popular, well-loved movies"
+    assert [b.label for b in reply.buttons] == ["Rate more movies"]
+    for clicker in (user, other):  # anyone may use it; each gets a private card of their own
+        card = await (await harness.click(reply, "Rate more movies", clicker)).final()
+        assert card is not None and card.ephemeral and card.id != reply.id
+        assert card.buttons[0].custom_id.startswith(f"rc:o:{clicker}:")
+    assert harness.emu.message(reply.id).embeds == reply.embeds  # the public reply stays

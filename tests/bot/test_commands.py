@@ -91,7 +91,7 @@ async def test_rate_free_text_with_a_typo_is_resolved(harness: Harness) -> None:
 
 
 async def test_rate_ambiguous_title_asks_and_the_click_rates(harness: Harness) -> None:
-    """ "hamlet" gets one button per Hamlet; clicking one rates it and closes the question."""
+    """Ambiguous "hamlet" asks with a button per Hamlet; a click rates it, closing the question."""
     user = harness.new_member("cat")
     question = await harness.run("rate", user, movie="hamlet", stars=2.5)
     assert question.ephemeral and "did you mean" in question.content.lower()
@@ -198,7 +198,7 @@ async def test_concurrent_double_rating_leaves_one_rating(harness: Harness) -> N
 
 
 async def test_rate_similar_button_opens_a_card_that_rates(harness: Harness) -> None:
-    """ "Rate similar movies" turns the reply into a card; its star buttons store ratings."""
+    """The "Rate similar movies" button opens a rating card whose star buttons store ratings."""
     user = harness.new_member()
     reply = await harness.run("rate", user, movie="m:3", stars=4.0)
     card = await (await harness.click(reply, "Rate similar movies", user)).final()
@@ -264,7 +264,8 @@ async def test_recommend_genre_autocomplete_and_filter(harness: Harness) -> None
     assert all("Sci-Fi" in genres for _, genres, _ in pick_rows(cold))
     await harness.run("rate", user, movie="m:1", stars=4.0)
     warm = await harness.run("recommend", user, genre="children's", count=3)
-    assert warm.embeds[0]["title"].endswith("· Children's")
+    assert warm.embeds[0]["title"].startswith("Picks for ")
+    assert warm.embeds[0]["title"].endswith(" · Children's")
     rows = pick_rows(warm)
     assert rows and all("Children's" in genres for _, genres, _ in rows)
 
@@ -314,7 +315,7 @@ async def test_movie_details_with_rating_or_prediction(harness: Harness) -> None
 
 # ------------------------------------------------------------------------ /unrate
 async def test_unrate_removes_then_says_it_was_not_rated(harness: Harness) -> None:
-    """/unrate deletes the rating once; a second time it says there was none."""
+    """/unrate deletes a rating once, then says there was none; no ratings left means cold."""
     user = harness.new_member()
     await harness.run("rate", user, movie="m:18", stars=3.0)
     await harness.run("rate", user, movie="m:19", stars=3.0)
@@ -324,9 +325,13 @@ async def test_unrate_removes_then_says_it_was_not_rated(harness: Harness) -> No
     assert await harness.bot.store.count_user_ratings(user) == 1
     again = await harness.run("unrate", user, movie="jaws")
     assert again.content == "You hadn't rated **Jaws (1975)**."
+    await harness.run("unrate", user, movie="m:19")
+    assert not harness.bot.engine.model.has_user(-user)
+    cold = await harness.run("recommend", user)
+    assert cold.embeds[0]["title"].startswith("Popular")
 
 
-# ------------------------------------------------------------------ /status, /refit
+# ------------------------------------------------------------------------ /status
 async def test_status_reports_counts(harness: Harness) -> None:
     """/status shows the model's data and the club's counts as the store has them."""
     user = harness.new_member()
