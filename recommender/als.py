@@ -2,9 +2,8 @@
 
 Model: r_ui ≈ mu + b_u + c_i + x_u·y_i. Each half-step solves, for every row at once,
 the exact ridge problem min Σ_j (t_j - z_j·w)² + λ n^α |x|² + λ_b n^α b², with
-z_j = [1, y_j], w = [b, x], t_j = r_uj - mu - c_j. Rows are grouped by rating count into
-chunks so one padded gather, one batched Gram product and one batched solve serve
-thousands of rows; chunks run on a thread pool with single-threaded BLAS.
+z_j = [1, y_j], w = [b, x], t_j = r_uj - mu - c_j. The batched row solves live in
+`recommender.solvers`; this module holds the configuration, the training loop and fold-in.
 """
 
 from __future__ import annotations
@@ -20,9 +19,16 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-log = logging.getLogger(__name__)
+from recommender.solvers import (
+    CGSolver,
+    ExplicitSolver,
+    Plan,
+    PreferenceSolver,
+    Solver,
+    half_step,
+)
 
-CHUNK_ELEMENTS = 1 << 18  # padded (rows × width × factors) per chunk: a few MB, cache-friendly
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -79,227 +85,6 @@ class Factors:
     pref_item: np.ndarray | None = None
 
 
-@dataclass
-class _Chunk:
-    rows: np.ndarray  # (B,) row indices
-    cols: np.ndarray  # (B, L) column indices, padded with n_cols (a zero row)
-    values: np.ndarray  # (B, L) ratings, padded with 0
-    counts: np.ndarray  # (B,) ratings per row
-
-
-class _Plan:
-    """Rows of one side grouped into padded chunks of similar rating count."""
-
-    def __init__(self, matrix: sp.csr_matrix, factors: int, dtype: np.dtype) -> None:
-        self.n_rows, self.n_cols = matrix.shape
-        counts = np.diff(matrix.indptr)
-        self.counts = counts
-        order = np.argsort(counts, kind="stable")
-        order = order[counts[order] > 0]
-        self.empty = np.flatnonzero(counts == 0)
-        self.chunks: list[_Chunk] = []
-        width = factors + 1
-        sorted_counts = counts[order]
-        start = 0
-        while start < len(order):
-            # rows are sorted by count, so a chunk's width is the count of its last row
-            window = max(1, CHUNK_ELEMENTS // (width * max(1, int(sorted_counts[start]))))
-            ends = np.arange(start + 1, min(len(order), start + window) + 1)
-            cost = (ends - start) * sorted_counts[ends - 1] * width
-            stop = start + max(1, int(np.searchsorted(cost, CHUNK_ELEMENTS, side="right")))
-            rows = order[start:stop]
-            self.chunks.append(self._pad(matrix, rows, int(counts[rows[-1]]), dtype))
-            start = stop
-
-    def _pad(self, m: sp.csr_matrix, rows: np.ndarray, width: int, dtype: np.dtype) -> _Chunk:
-        starts = m.indptr[rows]
-        n = m.indptr[rows + 1] - starts
-        offs = np.arange(width)
-        valid = offs[None, :] < n[:, None]
-        src = np.where(valid, starts[:, None] + offs[None, :], 0)
-        cols = np.where(valid, m.indices[src], self.n_cols).astype(np.int32)
-        vals = np.where(valid, m.data[src], 0).astype(dtype)
-        return _Chunk(rows, cols, vals, n.astype(dtype))
-
-
-def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Batched SPD solves in float64 (OpenBLAS's float64 LAPACK is faster here, and exact)."""
-    w = np.linalg.solve(a.astype(np.float64), b.astype(np.float64))[:, :, 0]
-    return w.astype(a.dtype, copy=False)
-
-
-def _woodbury_diagonal(g: np.ndarray, t: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """(D + GᵀG)⁻¹Gᵀt through an L×L system (Woodbury): cheaper when L < K, and exact."""
-    g64 = g.astype(np.float64)
-    gd = g64 / d[:, None, :]
-    m = gd @ g64.transpose(0, 2, 1)
-    diag = np.arange(m.shape[1])
-    m[:, diag, diag] += 1.0
-    y = (g64.transpose(0, 2, 1) @ t.astype(np.float64)[:, :, None])[:, :, 0] / d
-    s = np.linalg.solve(m, g64 @ y[:, :, None])
-    return y - (g64.transpose(0, 2, 1) @ s)[:, :, 0] / d
-
-
-class _ExplicitSolver:
-    """Exact biased ridge solves against a fixed side: rows get (bias, factors)."""
-
-    def __init__(self, fixed: np.ndarray, fixed_bias: np.ndarray, mu: float, cfg: ALSConfig):
-        dt = fixed.dtype
-        self.z_pad = np.zeros((len(fixed) + 1, fixed.shape[1] + 1), dtype=dt)
-        self.z_pad[:-1, 0] = 1.0
-        self.z_pad[:-1, 1:] = fixed
-        self.bias_pad = np.append(fixed_bias, 0).astype(dt)
-        self.mu, self.cfg = mu, cfg
-
-    def __call__(self, chunk: _Chunk) -> tuple[np.ndarray, np.ndarray]:
-        cfg = self.cfg
-        g = self.z_pad[chunk.cols]  # (B, L, K+1); padded entries are zero rows
-        t = chunk.values - self.mu - self.bias_pad[chunk.cols]
-        gt = g.transpose(0, 2, 1)
-        scale = chunk.counts.astype(np.float64) ** cfg.reg_exponent
-        d = np.repeat((cfg.reg * scale)[:, None], g.shape[2], axis=1)
-        d[:, 0] = cfg.reg_bias * scale
-        if g.shape[1] < g.shape[2] and (d > 0).all():
-            w = _woodbury_diagonal(g, t, d).astype(g.dtype)
-        else:
-            a = np.matmul(gt, g)
-            b = np.matmul(gt, t[:, :, None])  # padded t is multiplied by zero rows
-            diag = np.arange(a.shape[1])
-            a[:, diag, diag] += d.astype(a.dtype)
-            w = _solve(a, b)
-        return w[:, 0], w[:, 1:]
-
-
-class _PreferenceSolver:
-    """Implicit "who watches what" solves (Hu, Koren & Volinsky 2008) against a fixed side.
-
-    Every unrated movie is a weak 0, every rated one a 1 with confidence 1 + alpha; the
-    shared Gram YᵀY makes the unrated part free, so only rated entries are gathered.
-    """
-
-    def __init__(self, fixed: np.ndarray, cfg: ALSConfig, warm: np.ndarray | None = None):
-        self.warm, self.cg_steps = warm, cfg.cg_steps
-        self.y_pad = np.vstack([fixed, np.zeros((1, fixed.shape[1]), fixed.dtype)])
-        gram = fixed.T @ fixed
-        gram[np.diag_indices_from(gram)] += cfg.implicit_reg
-        self.base = gram
-        self.alpha = cfg.implicit_alpha
-        self.base_inv: np.ndarray | None = None
-        if self.alpha > 0 and cfg.implicit_reg > 0:
-            self.base_inv = np.linalg.inv(gram.astype(np.float64))
-
-    def __call__(self, chunk: _Chunk) -> tuple[None, np.ndarray]:
-        g = self.y_pad[chunk.cols]
-        b = (1.0 + self.alpha) * g.sum(axis=1)
-        if self.warm is not None:
-
-            def apply(p: np.ndarray) -> np.ndarray:
-                return p @ self.base + self.alpha * _gram_times(g, p)
-
-            return None, _cg(apply, b, self.warm[chunk.rows], self.cg_steps)
-        if self.base_inv is not None and g.shape[1] < g.shape[2]:
-            return None, self._woodbury(g, b).astype(g.dtype)
-        gt = g.transpose(0, 2, 1)
-        a = self.base[None, :, :] + self.alpha * np.matmul(gt, g)
-        return None, _solve(a, b[:, :, None])
-
-    def _woodbury(self, g: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """(P + αGᵀG)⁻¹b through an L×L system when a row has fewer ratings than factors."""
-        p_inv = self.base_inv
-        g64 = g.astype(np.float64)
-        gp = g64 @ p_inv  # (B, L, K)
-        m = gp @ g64.transpose(0, 2, 1)
-        diag = np.arange(m.shape[1])
-        m[:, diag, diag] += 1.0 / self.alpha
-        y = b.astype(np.float64) @ p_inv  # (B, K)
-        s = np.linalg.solve(m, (g64 @ y[:, :, None]))
-        return y - (gp.transpose(0, 2, 1) @ s)[:, :, 0]
-
-
-def _gram_times(g: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """GᵀG p per row without forming GᵀG: two batched matrix-vector products."""
-    q = np.matmul(g, p[:, :, None])
-    return np.matmul(g.transpose(0, 2, 1), q)[:, :, 0]
-
-
-def _cg(
-    apply: Callable[[np.ndarray], np.ndarray], b: np.ndarray, w0: np.ndarray, steps: int
-) -> np.ndarray:
-    """A few conjugate-gradient steps per row from a warm start (each never raises the loss)."""
-    w = w0.astype(b.dtype, copy=True)
-    r = b - apply(w)
-    p = r.copy()
-    rs = np.einsum("ij,ij->i", r, r)
-    for _ in range(steps):
-        ap = apply(p)
-        denom = np.einsum("ij,ij->i", p, ap)
-        alpha = np.divide(rs, denom, out=np.zeros_like(rs), where=denom > 0)
-        w += alpha[:, None] * p
-        r -= alpha[:, None] * ap
-        rs_new = np.einsum("ij,ij->i", r, r)
-        beta = np.divide(rs_new, rs, out=np.zeros_like(rs), where=rs > 0)
-        p = r + beta[:, None] * p
-        rs = rs_new
-    return w
-
-
-class _CGSolver:
-    """Explicit biased rows by warm-started conjugate gradient (the `cg` solver): cost grows
-    with ratings × factors instead of ratings × factors² + factors³."""
-
-    def __init__(
-        self,
-        fixed: np.ndarray,
-        fixed_bias: np.ndarray,
-        mu: float,
-        cfg: ALSConfig,
-        current: tuple[np.ndarray, np.ndarray],
-    ) -> None:
-        self.exact = _ExplicitSolver(fixed, fixed_bias, mu, cfg)
-        self.cur_bias, self.cur = current
-        self.cfg = cfg
-
-    def __call__(self, chunk: _Chunk) -> tuple[np.ndarray, np.ndarray]:
-        cfg, ex = self.cfg, self.exact
-        g = ex.z_pad[chunk.cols]
-        t = chunk.values - ex.mu - ex.bias_pad[chunk.cols]
-        scale = chunk.counts**cfg.reg_exponent
-        d = np.repeat((cfg.reg * scale)[:, None], g.shape[2], axis=1).astype(g.dtype)
-        d[:, 0] = cfg.reg_bias * scale
-        b = np.matmul(g.transpose(0, 2, 1), t[:, :, None])[:, :, 0]
-        w0 = np.hstack([self.cur_bias[chunk.rows, None], self.cur[chunk.rows]])
-        w = _cg(lambda p: d * p + _gram_times(g, p), b, w0, cfg.cg_steps)
-        return w[:, 0], w[:, 1:]
-
-
-Solver = Callable[[_Chunk], tuple[np.ndarray | None, np.ndarray]]
-
-
-def _half_step(
-    plan: _Plan,
-    solve: Solver,
-    pool: ThreadPoolExecutor | None,
-    out_factors: np.ndarray,
-    out_bias: np.ndarray | None = None,
-) -> None:
-    """Re-solve every row of one side with `solve`, chunk by chunk, in place."""
-
-    def run(chunk: _Chunk) -> None:
-        bias, fac = solve(chunk)
-        out_factors[chunk.rows] = fac
-        if out_bias is not None and bias is not None:
-            out_bias[chunk.rows] = bias
-
-    if pool is None:
-        for chunk in plan.chunks:
-            run(chunk)
-    else:
-        list(pool.map(run, plan.chunks))
-    out_factors[plan.empty] = 0.0
-    if out_bias is not None:
-        out_bias[plan.empty] = 0.0
-
-
 def to_csr(
     users: np.ndarray, items: np.ndarray, ratings: np.ndarray, shape: tuple[int, int]
 ) -> sp.csr_matrix:
@@ -342,8 +127,8 @@ class ALSTrainer:
         n_users, n_items = r.shape
         mu = float(r.data.mean())
         f = self._initial(n_users, n_items, mu, dt, init)
-        user_plan = _Plan(r, cfg.factors, dt)
-        item_plan = _Plan(r.T.tocsr(), cfg.factors, dt)
+        user_plan = Plan(r, cfg.factors, dt)
+        item_plan = Plan(r.T.tocsr(), cfg.factors, dt)
         threads = cfg.n_threads()
         pool = ThreadPoolExecutor(threads) if threads > 1 else None
         # many small solves at once: BLAS threads would only fight the chunk threads
@@ -357,17 +142,17 @@ class ALSTrainer:
                 )
                 for plan, fixed, fixed_bias, out, out_bias in sides:
                     if cfg.solver == "cg":
-                        solve = _CGSolver(fixed, fixed_bias, mu, cfg, (out_bias, out))
+                        solve = CGSolver(fixed, fixed_bias, mu, cfg, (out_bias, out))
                     else:
-                        solve = _ExplicitSolver(fixed, fixed_bias, mu, cfg)
-                    _half_step(plan, solve, pool, out, out_bias)
+                        solve = ExplicitSolver(fixed, fixed_bias, mu, cfg)
+                    half_step(plan, solve, pool, out, out_bias)
                 if f.pref_user is not None and f.pref_item is not None:
                     for plan, fixed, out in (
                         (user_plan, f.pref_item, f.pref_user),
                         (item_plan, f.pref_user, f.pref_item),
                     ):
                         warm = out if cfg.solver == "cg" else None
-                        _half_step(plan, _PreferenceSolver(fixed, cfg, warm), pool, out)
+                        half_step(plan, PreferenceSolver(fixed, cfg, warm), pool, out)
                 loss = objective(r, f, cfg) if track_loss else float("nan")
                 f.loss_history.append(loss)
                 log.debug("iteration %d: %.3fs loss %.4f", it + 1, time.perf_counter() - t0, loss)
@@ -417,10 +202,10 @@ class ALSTrainer:
 
     def item_solvers(self, factors: Factors) -> tuple[Solver, Solver | None]:
         """The user-side solvers for fixed item factors; build once per model, reuse per fold-in."""
-        explicit = _ExplicitSolver(factors.item_factors, factors.item_bias, factors.mu, self.config)
+        explicit = ExplicitSolver(factors.item_factors, factors.item_bias, factors.mu, self.config)
         pref = None
         if factors.pref_item is not None:
-            pref = _PreferenceSolver(factors.pref_item, self.config)
+            pref = PreferenceSolver(factors.pref_item, self.config)
         return explicit, pref
 
     def fold_in(
@@ -450,13 +235,13 @@ class ALSTrainer:
             (ratings, (np.zeros(len(items), np.int64), items)), shape=(1, n_items)
         ).astype(dt)
         row.sort_indices()
-        plan = _Plan(row, k, dt)
+        plan = Plan(row, k, dt)
         bias = np.zeros(1, dt)
         vec = np.zeros((1, k), dt)
         explicit, preference = solvers or self.item_solvers(factors)
-        _half_step(plan, explicit, None, vec, bias)
+        half_step(plan, explicit, None, vec, bias)
         if pref is not None and preference is not None:
-            _half_step(plan, preference, None, pref)
+            half_step(plan, preference, None, pref)
         return UserFold(float(bias[0]), vec[0], None if pref is None else pref[0])
 
 

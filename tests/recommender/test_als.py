@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recommender.als import ALSConfig, ALSTrainer, _ExplicitSolver, _half_step, _Plan, to_csr
+from recommender.als import ALSConfig, ALSTrainer, to_csr
+from recommender.solvers import ExplicitSolver, Plan, half_step
 
 
 def planted(n_users=120, n_items=80, rank=3, density=0.3, noise=0.0, seed=0):
@@ -52,8 +53,8 @@ def test_fold_in_matches_a_full_half_step():
     f = ALSTrainer(cfg).fit(train)
     bias = np.zeros(train.shape[0])
     vec = np.zeros((train.shape[0], 4))
-    solver = _ExplicitSolver(f.item_factors, f.item_bias, f.mu, cfg)
-    _half_step(_Plan(train, 4, np.dtype("float64")), solver, None, vec, bias)
+    solver = ExplicitSolver(f.item_factors, f.item_bias, f.mu, cfg)
+    half_step(Plan(train, 4, np.dtype("float64")), solver, None, vec, bias)
     for user in (0, 17, 99):
         row = train[user]
         fold = ALSTrainer(cfg).fold_in(f, row.indices, row.data)
