@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+        sys.stderr.write(f"configuration error: {exc}\n")
         return 2
     setup_logging(settings)
     command = args.command or "run"
