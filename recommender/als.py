@@ -44,7 +44,7 @@ class ALSConfig:
     implicit_factors: int = 32
     implicit_reg: float = 1.0
     implicit_alpha: float = 5.0
-    solver: str = "exact"
+    solver: str = "cg"
     cg_steps: int = 3
     seed: int = 42
     dtype: str = "float32"

@@ -62,28 +62,29 @@ def _als_one(size: str, factors: int, iterations: int, data_dir: Path) -> dict[s
 
         ml = load_dataset(size, data_dir, progress=False)
         r = ml.ratings
-        users, items = np.unique(r.users, return_inverse=True)[1], None
+        users = np.unique(r.users, return_inverse=True)[1]
         items = np.searchsorted(ml.catalog.movie_ids, r.items)
         matrix = to_csr(users, items, r.ratings, (int(users.max()) + 1, len(ml.catalog)))
-    cfg = ALSConfig(factors=factors, iterations=iterations)
-    explicit_only = ALSConfig(factors=factors, iterations=iterations, implicit_factors=0)
-    t0 = time.perf_counter()
-    ALSTrainer(cfg).fit(matrix)
-    both = (time.perf_counter() - t0) / iterations
-    t0 = time.perf_counter()
-    ALSTrainer(explicit_only).fit(matrix)
-    explicit = (time.perf_counter() - t0) / iterations
-    t0 = time.perf_counter()
-    ALSTrainer(replace(explicit_only, solver="cg")).fit(matrix)
-    cg = (time.perf_counter() - t0) / iterations
+
+    def per_iteration(cfg: ALSConfig) -> float:
+        start = time.perf_counter()
+        ALSTrainer(cfg).fit(matrix)
+        return (time.perf_counter() - start) / iterations
+
+    default = ALSConfig(factors=factors, iterations=iterations, implicit_factors=0)
+    timings = {
+        "seconds_per_iteration": per_iteration(default),
+        "seconds_per_iteration_exact": per_iteration(replace(default, solver="exact")),
+        "seconds_per_iteration_with_preference": per_iteration(
+            replace(default, implicit_factors=ALSConfig().implicit_factors)
+        ),
+    }
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "dataset": size,
         "factors": factors,
         "ratings": int(matrix.nnz),
-        "seconds_per_iteration": round(explicit, 4),
-        "seconds_per_iteration_with_preference": round(both, 4),
-        "seconds_per_iteration_cg": round(cg, 4),
+        **{key: round(value, 4) for key, value in timings.items()},
         "peak_rss_mb": round(peak, 1),
     }
 

@@ -13,7 +13,7 @@ def test_defaults_without_environment():
     s = Settings.from_env({})
     assert s.discord_token is None and s.api_base == DISCORD_API_BASE
     assert s.dataset == "ml-100k" and s.database_path == Path("data/moviebot.db")
-    assert s.refit_interval == 600 and s.als.factors == 32 and s.als.solver == "exact"
+    assert s.refit_interval == 600 and s.als.factors == 32 and s.als.solver == "cg"
 
 
 def test_values_are_parsed():
@@ -24,7 +24,7 @@ def test_values_are_parsed():
             "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10/",
             "DATA_DIR": "/tmp/x",
             "ALS_FACTORS": "16",
-            "ALS_SOLVER": "cg",
+            "ALS_SOLVER": "exact",
             "REFIT_INTERVAL": "30",
             "REFIT_MIN_CHANGES": "5",
             "LOG_LEVEL": "debug",
@@ -33,7 +33,7 @@ def test_values_are_parsed():
     assert s.dev_guild_id == 123456789012345678
     assert s.api_base == "http://127.0.0.1:9/api/v10"
     assert s.database_path == Path("/tmp/x/moviebot.db")
-    assert s.als.factors == 16 and s.als.solver == "cg"
+    assert s.als.factors == 16 and s.als.solver == "exact"
     assert s.refit_interval == 30 and s.refit_min_changes == 5 and s.log_level == "DEBUG"
 
 

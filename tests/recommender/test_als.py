@@ -129,9 +129,9 @@ def test_bad_input_is_rejected():
 
 def test_cg_with_enough_steps_reaches_the_exact_solution():
     train, _ = planted(noise=0.2, seed=13)
-    exact = ALSTrainer(ALSConfig(factors=4, iterations=6, dtype="float64", implicit_factors=4)).fit(
-        train
-    )
+    exact = ALSTrainer(
+        ALSConfig(factors=4, iterations=6, dtype="float64", implicit_factors=4, solver="exact")
+    ).fit(train)
     cg = ALSTrainer(
         ALSConfig(
             factors=4, iterations=6, dtype="float64", implicit_factors=4, solver="cg", cg_steps=12
