@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -99,3 +99,11 @@ async def harness(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Har
             await emu.wait_until_connected(timeout=60)
             await emu.wait_commands_registered(guild_id=GUILD, timeout=60)
             yield Harness(emu, bot, settings)
+
+
+@pytest.fixture(autouse=True)
+def no_violations(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every end-to-end test must leave no payload that Discord would have rejected."""
+    yield
+    if "harness" in request.fixturenames:
+        assert request.getfixturevalue("harness").emu.violations == []

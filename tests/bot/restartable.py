@@ -8,6 +8,9 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+import pytest_asyncio
+
 from bot.app import running_bot
 from bot.client import MovieBot
 from bot.emulator import DiscordEmulator
@@ -64,3 +67,16 @@ async def restartable_harness(root: Path) -> AsyncIterator[RestartableHarness]:
             yield harness
         finally:
             await harness.stop_bot()
+
+
+def restartable_fixture(name: str):
+    """A module-scoped `harness` fixture whose bot can be restarted mid-test."""
+
+    @pytest_asyncio.fixture(loop_scope="module", scope="module", name="harness")
+    async def harness(
+        tmp_path_factory: pytest.TempPathFactory,
+    ) -> AsyncIterator[RestartableHarness]:
+        async with restartable_harness(tmp_path_factory.mktemp(name)) as h:
+            yield h
+
+    return harness

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-import pytest_asyncio
 
 from bot.client import EXPIRED
-from tests.bot.restartable import RestartableHarness, restartable_harness
+from tests.bot.restartable import RestartableHarness, restartable_fixture
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def harness(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RestartableHarness]:
-    """A bot that can be restarted, which forgets its in-memory views."""
-    async with restartable_harness(tmp_path_factory.mktemp("expired")) as h:
-        yield h
+harness = restartable_fixture("expired")
 
 
 async def test_clicking_a_menu_from_before_a_restart_says_it_expired(harness: RestartableHarness):

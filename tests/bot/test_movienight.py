@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-import pytest_asyncio
 
 from bot.emulator import Interaction, Message
 from tests.bot.conftest import GUILD
-from tests.bot.restartable import RestartableHarness, restartable_harness
+from tests.bot.restartable import RestartableHarness, restartable_fixture
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -24,18 +23,7 @@ TASTES = {  # movie id -> stars: three members with some overlap, each rates dif
 }
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def harness(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RestartableHarness]:
-    """This module's bot can be restarted mid-test (same emulator, settings and database)."""
-    async with restartable_harness(tmp_path_factory.mktemp("movienight")) as h:
-        yield h
-
-
-@pytest.fixture(autouse=True)
-def no_violations(harness: RestartableHarness) -> Iterator[None]:
-    """Every test must leave no payload Discord would have rejected."""
-    yield
-    assert harness.emu.violations == []
+harness = restartable_fixture("movienight")
 
 
 async def raters(h: RestartableHarness, tag: str) -> dict[str, int]:

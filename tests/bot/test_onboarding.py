@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import pytest
-import pytest_asyncio
 
 from bot.emulator import Interaction, Message
 from bot.rating_card import NOT_YOURS, ONBOARDING_GOAL, load_state
-from tests.bot.restartable import RestartableHarness, restartable_harness
+from tests.bot.restartable import RestartableHarness, restartable_fixture
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -17,18 +14,7 @@ STARS = ["★", "★★", "★★★", "★★★★", "★★★★★"]
 CONTROLS = ["+½", "Haven't seen it", "Done"]
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def harness(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RestartableHarness]:
-    """This module's bot can be restarted mid-test (same emulator, settings and database)."""
-    async with restartable_harness(tmp_path_factory.mktemp("onboard")) as h:
-        yield h
-
-
-@pytest.fixture(autouse=True)
-def no_violations(harness: RestartableHarness) -> Iterator[None]:
-    """Every test must leave no payload Discord would have rejected."""
-    yield
-    assert harness.emu.violations == []
+harness = restartable_fixture("onboard")
 
 
 def card_movie(card: Message) -> int:
