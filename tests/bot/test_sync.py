@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
+import discord
 import pytest
+from discord import app_commands
 
 from bot.emulator import CommandUnavailable
 from tests.bot.conftest import ADMIN, GUILD, MANAGE_GUILD, Harness
@@ -137,3 +140,30 @@ async def test_rate_cooldown_blocks_writes(harness: Harness) -> None:
     assert EASY.match(blocked.content)
     assert await harness.bot.store.count_user_ratings(user) == 10
     assert await harness.bot.store.get_rating(user, 31) is None
+
+
+async def test_global_sync_only_when_definitions_change(harness: Harness) -> None:
+    """Without DEV_GUILD_ID: sync once, skip while unchanged, resync on change or force."""
+    bot, state = harness.bot, harness.emu.state
+    guild_settings = bot.settings
+    bot.settings = replace(guild_settings, dev_guild_id=None)
+    probe = app_commands.Command(name="probe", description="A probe.", callback=_probe)
+    try:
+        assert await bot.sync_commands() == "global"
+        puts = state.command_puts
+        assert {c["name"] for c in harness.emu.commands()} >= ISSUE_4
+        assert await bot.sync_commands() == "unchanged"
+        assert state.command_puts == puts  # no request at all
+        bot.tree.add_command(probe)
+        assert await bot.sync_commands() == "global"
+        assert "probe" in {c["name"] for c in harness.emu.commands()}
+        bot.tree.remove_command("probe")
+        assert await bot.sync_commands(force=True) == "global"
+        assert state.command_puts == puts + 2
+    finally:
+        bot.tree.remove_command("probe")
+        bot.settings = guild_settings
+
+
+async def _probe(interaction: discord.Interaction) -> None:
+    """A throwaway command body."""
