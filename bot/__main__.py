@@ -10,6 +10,8 @@ import sys
 
 from bot.app import run_online, setup_logging, sync_only
 from bot.settings import Settings, SettingsError
+from recommender.download import DatasetError
+from recommender.movielens import DatasetFormatError
 
 log = logging.getLogger("bot")
 
@@ -64,6 +66,14 @@ def main(argv: list[str] | None = None) -> int:
             _emit(result, args.json)
     except KeyboardInterrupt:
         return 130
+    except (DatasetError, DatasetFormatError) as exc:
+        log.error(
+            "could not load MovieLens: %s. Set MOVIELENS_DIR to a folder that contains %s/, "
+            "or check the network connection to files.grouplens.org.",
+            exc,
+            settings.dataset,
+        )
+        return 1
     return 0
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from recommender.data import Catalog
 from recommender.datasets import fit_full, load_dataset, title_index
+from recommender.download import DatasetError
 
 log = logging.getLogger("recommender")
 
@@ -189,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args([*(argv or sys.argv[1:]), "demo"])
     try:
         args.func(args)
-    except (ValueError, FileNotFoundError, OSError) as exc:
+    except (ValueError, OSError, DatasetError) as exc:
         log.error("%s", exc)
         return 2
     return 0
