@@ -159,6 +159,8 @@ class PreferenceSolver:
 
 def _gram_times(g: np.ndarray, p: np.ndarray) -> np.ndarray:
     """GᵀG p per row without forming GᵀG: two batched matrix-vector products."""
+    if g.shape[1] < 8:  # NumPy's batched matmul is slow for very short rows; einsum is not
+        return np.einsum("blk,bl->bk", g, np.einsum("blk,bk->bl", g, p))
     q = np.matmul(g, p[:, :, None])
     return np.matmul(g.transpose(0, 2, 1), q)[:, :, 0]
 
