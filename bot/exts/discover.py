@@ -8,6 +8,7 @@ from discord.ext import commands
 
 from bot.exts.ratings import per_user
 from bot.movie_option import MovieArg, with_movie
+from bot.rating_card import rate_more_view
 from bot.render import movie_embed, picks_embed, similar_embed
 from bot.tree import UserFacingError
 from recommender.data import Movie
@@ -50,7 +51,7 @@ class Discover(commands.Cog):
             if genre:
                 title += f" · {genre}"
             embed = picks_embed(title, picks, "≈ predicted stars for you")
-        await interaction.edit_original_response(embed=embed)
+        await interaction.edit_original_response(embed=embed, view=rate_more_view())
 
     def known_genre(self, typed: str | None) -> str | None:
         """The catalog's spelling of a typed genre (None for none); UserFacingError if unknown."""

@@ -23,3 +23,14 @@ async def test_rate_via_autocomplete_then_recommend(harness: Harness):
     assert picks.ephemeral and "Picks for" in picks.text
     assert "**Seven (Se7en) (1995)**" not in picks.embeds[0]["description"]
     assert harness.emu.violations == []
+
+
+async def test_recommend_offers_rate_more_which_opens_a_private_card(harness: Harness):
+    user = harness.new_member("browser")
+    picks = await harness.run("recommend", user)
+    card = await (await harness.click(picks, "Rate more movies", user)).final()
+    assert card is not None and card.ephemeral and card.id != picks.id
+    assert [b.label for b in card.buttons][:5] == ["★", "★★", "★★★", "★★★★", "★★★★★"]
+    rated = await (await harness.click(card, "★★★★", user)).final()
+    assert rated is not None and "Rated here: 1/10" in rated.text
+    assert await harness.bot.store.count_user_ratings(user) == 1
