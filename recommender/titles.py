@@ -102,6 +102,7 @@ class TitleIndex:
         if len(pop) != len(catalog):
             raise ValueError("popularity must have one value per catalog row")
         self._pop_bonus = 3.0 * np.log1p(pop) / max(1.0, float(np.log1p(pop.max(initial=0))))
+        self._most_popular = np.argsort(-self._pop_bonus, kind="stable")[:25]
 
     def _build_trigrams(self) -> None:
         """Inverted index trigram -> name positions, as CSR arrays, for a fast prefilter."""
@@ -182,7 +183,7 @@ class TitleIndex:
     def autocomplete(self, query: str, limit: int = 25) -> list[tuple[str, int]]:
         """(label, movie id) pairs for Discord: at most 25, labels at most 100 characters."""
         if not query or not query.strip():
-            rows = np.argsort(-self._pop_bonus, kind="stable")[: min(limit, 25)]
+            rows = self._most_popular[: min(limit, 25)]
             matches = [self._match(int(r), 0.0) for r in rows]
         else:
             matches = self.search(query, min(limit, 25))
