@@ -19,6 +19,7 @@ import numpy as np
 
 from bot.engine_queries import LIKED_STARS, EngineQueries, GroupPick, Pick, Status, model_key
 from bot.refit import FitJob, FitResult, ProcessFitRunner, run_fit, snapshot_matches
+from bot.refit import promote_snapshot as _promote
 from bot.refit import write_discord_ratings as _write_discord
 from bot.settings import Settings
 from bot.store import Store
@@ -48,6 +49,7 @@ __all__ = [
 
 FitRunner = Callable[[FitJob], Awaitable[FitResult]]
 MAX_BACKOFF = 3600.0
+FORGET_REFIT_DELAY = 10.0  # seconds: a forgotten user leaves the snapshot files this soon
 
 
 def validate_stars(stars: float) -> float:
@@ -91,6 +93,8 @@ class Engine(EngineQueries):
         self._next_refit_at: float | None = None
         self._elicitor: Elicitor | None = None
         self._listeners: list[Callable[[bool, str | None], Awaitable[None]]] = []
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._purge_due = False  # a user was forgotten: refit soon, whatever the change count
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -147,48 +151,60 @@ class Engine(EngineQueries):
         for user in current:
             await self._fold(model, user)
 
-    async def _fold(self, model: ALSModel, user: int) -> None:
-        """Re-solve one Discord user from all their committed ratings."""
+    async def _fold(self, model: ALSModel, user: int) -> int:
+        """Re-solve one Discord user from all their committed ratings; returns their count."""
         rows = await self.store.user_ratings(user)
         if not rows:
             model.remove_user(model_key(user))
-            return
-        ids = np.array([self.catalog.canonical(r.movie_id) for r in rows], dtype=np.int64)
+            return 0
+        ids = np.array([r.movie_id for r in rows], dtype=np.int64)
         stars = np.array([r.stars for r in rows], dtype=np.float32)
         model.fold_in(model_key(user), ids, stars)
+        return len(rows)
 
     # -------------------------------------------------------------------- ratings
+    def _user_lock(self, user: int) -> asyncio.Lock:
+        """One lock per user: a commit and its fold-in never interleave with another change."""
+        return self._locks.setdefault(int(user), asyncio.Lock())
+
     async def rate(self, user: int, movie_id: int, stars: float, source: str = "slash"):
         """Validate, commit, then fold in at once; returns a RateResult."""
         stars = validate_stars(stars)
         movie = self.movie(int(movie_id))
-        change = await self.store.rate(int(user), movie.movie_id, stars, source)
-        await self._changed(user)
-        count = await self.store.count_user_ratings(int(user))
+        async with self._user_lock(user):
+            change = await self.store.rate(int(user), movie.movie_id, stars, source)
+            count = await self._changed(user)
         return RateResult(movie, stars, change.previous, count)
 
     async def unrate(self, user: int, movie_id: int) -> bool:
         """Remove one rating; True if there was one."""
-        removed = await self.store.unrate(int(user), self.catalog.canonical(int(movie_id)))
-        if removed:
-            await self._changed(user)
+        async with self._user_lock(user):
+            removed = await self.store.unrate(int(user), self.catalog.canonical(int(movie_id)))
+            if removed:
+                await self._changed(user)
         return removed
 
     async def forget_user(self, user: int) -> int:
-        """Delete everything about a user, from the store and the serving model, at once."""
-        deleted = await self.store.forget_user(int(user))
-        self._seq += 1
-        self._forgotten[int(user)] = self._seq
-        self._dirty.pop(int(user), None)
-        if self.model is not None:
-            self.model.remove_user(model_key(user))
+        """Delete everything about a user from the store and the serving model at once, and
+        refit soon so no snapshot on disk keeps them either."""
+        async with self._user_lock(user):
+            deleted = await self.store.forget_user(int(user))
+            self._seq += 1
+            self._forgotten[int(user)] = self._seq
+            self._dirty.pop(int(user), None)
+            if self.model is not None:
+                self.model.remove_user(model_key(user))
+        self._purge_due = True
+        self._next_refit_at = min(self._next_refit_at or math.inf, time.time() + FORGET_REFIT_DELAY)
         return deleted
 
-    async def _changed(self, user: int) -> None:
+    async def _changed(self, user: int) -> int:
+        """Count a change and fold the user in; returns their number of ratings."""
         self._seq += 1
         self._dirty[int(user)] = self._seq
         if self.model is not None:
-            await self._fold(self.model, int(user))
+            return await self._fold(self.model, int(user))
+        return await self.store.count_user_ratings(int(user))
 
     # ---------------------------------------------------------------------- refit
     @property
@@ -213,46 +229,43 @@ class Engine(EngineQueries):
 
     async def _refit_now(self) -> bool:
         """Fit in the worker, swap the model, fold in what changed meanwhile; never raises."""
-        s = self.settings
-        start_seq = self._seq
-        users, items, stars = await self.store.all_ratings()
-        fit_id = await self.store.fit_started(len(users) + (len(self.ml.ratings) if self.ml else 0))
-        handoff = s.model_dir / "discord-ratings.npz"
-        keys = -np.asarray(users, dtype=np.int64)
-        canon = np.array([self.catalog.canonical(int(m)) for m in items], dtype=np.int32)
-        await asyncio.to_thread(_write_discord, handoff, keys, canon, np.asarray(stars))
-        warm = self.snapshot_path if self.model is not None else None
-        job = FitJob(
-            s.dataset,
-            s.data_dir,
-            s.movielens_dir,
-            handoff,
-            s.als,
-            self.snapshot_path,
-            warm,
-            s.refit_memory_limit_mb,
-        )
         t0 = time.perf_counter()
+        fit_id: int | None = None
         error: str | None = None
+        handoff = self.settings.model_dir / "discord-ratings.npz"
         try:
-            result = await self._runner(job)
-            model = await asyncio.to_thread(load_model, result.snapshot)
-        except asyncio.CancelledError:
-            await self.store.fit_finished(
-                fit_id, None, time.perf_counter() - t0, "failed", "cancelled"
+            start_seq = self._seq
+            purge = self._purge_due
+            fit_id = await self.store.fit_started(len(self.ml.ratings) if self.ml else 0)
+            users, items, stars = await self.store.all_ratings()
+            keys = -np.asarray(users, dtype=np.int64)
+            await asyncio.to_thread(
+                _write_discord, handoff, keys, np.asarray(items), np.asarray(stars)
             )
+            result = await self._runner(self._job(handoff))
+            model = await asyncio.to_thread(load_model, result.snapshot)
+            await self._swap(model, start_seq)
+            await asyncio.to_thread(_promote, result.snapshot, self.snapshot_path)
+            if purge and not any(q > start_seq for q in self._forgotten.values()):
+                self._purge_due = False
+            await self.store.fit_finished(fit_id, result.rmse, result.seconds, "ok", None)
+            self._failures = 0
+            log.info("refit done in %.1fs, rmse %.4f", result.seconds, result.rmse or math.nan)
+        except asyncio.CancelledError:
+            if fit_id is not None:
+                elapsed = time.perf_counter() - t0
+                await self.store.fit_finished(fit_id, None, elapsed, "failed", "cancelled")
             raise
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             log.exception("refit failed; the previous model keeps serving")
-        if error is None:
-            await self._swap(model, start_seq)
-            await self.store.fit_finished(fit_id, result.rmse, result.seconds, "ok", None)
-            self._failures = 0
-            log.info("refit done in %.1fs, rmse %.4f", result.seconds, result.rmse or float("nan"))
-        else:
-            await self.store.fit_finished(fit_id, None, time.perf_counter() - t0, "failed", error)
             self._failures += 1
+            if fit_id is not None:
+                with contextlib.suppress(Exception):
+                    elapsed = time.perf_counter() - t0
+                    await self.store.fit_finished(fit_id, None, elapsed, "failed", error)
+        finally:
+            handoff.unlink(missing_ok=True)  # it holds every Discord rating: never keep it
         self._schedule_next()
         for listener in list(self._listeners):
             try:
@@ -261,22 +274,39 @@ class Engine(EngineQueries):
                 log.exception("refit listener failed")
         return error is None
 
+    def _job(self, handoff: Path) -> FitJob:
+        """The worker's job: it writes a candidate snapshot, promoted only after the swap."""
+        s = self.settings
+        return FitJob(
+            s.dataset,
+            s.data_dir,
+            s.movielens_dir,
+            handoff,
+            s.als,
+            self.snapshot_path.with_name(f"{s.dataset}.next.npz"),
+            self.snapshot_path if self.model is not None else None,
+            s.refit_memory_limit_mb,
+        )
+
     async def _swap(self, model: ALSModel, start_seq: int) -> None:
-        """Serve the new model, after replaying changes that arrived during the fit."""
-        changed = [u for u, seq in self._dirty.items() if seq > start_seq]
-        forgotten = [u for u, seq in self._forgotten.items() if seq > start_seq]
-        for user in forgotten:
-            model.remove_user(model_key(user))
-        for user in changed:
-            await self._fold(model, user)
-        # ratings may have landed while we folded; replay until nothing new arrived
+        """Serve the new model after replaying every change made since its data was read.
+
+        Users are re-folded until none changed after their last fold; removals of users
+        forgotten meanwhile happen right before the swap, with no await in between.
+        """
+        folded: dict[int, int] = {}
         while True:
-            late = [u for u, seq in self._dirty.items() if seq > start_seq and u not in changed]
-            if not late:
+            todo = [u for u, q in self._dirty.items() if q > start_seq and folded.get(u, -1) < q]
+            if not todo:
                 break
-            for user in late:
-                await self._fold(model, user)
-                changed.append(user)
+            for user in todo:
+                async with self._user_lock(user):
+                    seq = self._dirty.get(user, 0)
+                    await self._fold(model, user)
+                    folded[user] = seq
+        for user, seq in self._forgotten.items():
+            if seq > start_seq and self._dirty.get(user, -1) < seq:
+                model.remove_user(model_key(user))
         self.model = model
         self._fit_seq = start_seq
         self._dirty = {u: q for u, q in self._dirty.items() if q > start_seq}
@@ -295,10 +325,15 @@ class Engine(EngineQueries):
             await asyncio.sleep(max(0.05, min(wait, 60.0)))
             if self._next_refit_at is None or time.time() < self._next_refit_at:
                 continue
-            due = self._failures > 0 or self.pending_changes >= self.settings.refit_min_changes
-            if due and not self.refitting:
-                await self.refit()
-            else:
+            try:
+                enough = self.pending_changes >= self.settings.refit_min_changes
+                due = self._failures > 0 or self._purge_due or enough
+                if due and not self.refitting:
+                    await self.refit()
+                else:
+                    self._schedule_next()
+            except Exception:  # the loop must outlive any single failure
+                log.exception("refit check failed; trying again later")
                 self._schedule_next()
 
 

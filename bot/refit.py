@@ -20,7 +20,7 @@ from recommender.data import Ratings
 from recommender.datasets import load_dataset
 from recommender.evaluate import error_metrics
 from recommender.model import ALSModel
-from recommender.snapshot import load_model, read_metadata, save_model
+from recommender.snapshot import load_model, metadata_path, read_metadata, save_model
 from recommender.vocab import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,12 @@ def write_discord_ratings(path: Path, users: np.ndarray, items: np.ndarray, star
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
     np.savez(tmp, users=users.astype(np.int64), items=items.astype(np.int32), stars=stars)
     os.replace(tmp, path)
+
+
+def promote_snapshot(candidate: Path, serving: Path) -> None:
+    """Make a fitted candidate snapshot (and its JSON sidecar) the serving one, atomically."""
+    os.replace(metadata_path(candidate), metadata_path(serving))
+    os.replace(candidate, serving)
 
 
 def blend(base: Ratings, discord_users: np.ndarray, items: np.ndarray, stars: np.ndarray):

@@ -15,6 +15,7 @@ from bot.refit import FitJob, FitResult, ProcessFitRunner
 from bot.settings import Settings
 from bot.store import Store
 from recommender.als import ALSConfig
+from recommender.snapshot import load_model
 
 ALICE, BOB, CAROL = 111111111111111111, 222222222222222222, 333333333333333333
 
@@ -276,3 +277,59 @@ async def test_periodic_refit_runs_when_changes_accumulate(tmp_path, ml100k_dir,
 def test_model_keys_never_collide_with_movielens_ids():
     assert model_key(42) == -42 and model_key(2**63 - 1) == -(2**63 - 1)
     assert np.int64(model_key(2**63 - 1)) == -(2**63 - 1)
+
+
+async def test_forget_during_a_running_fit_is_honoured_and_purged_from_disk(engine: Engine):
+    runner: CountingRunner = engine.runner  # type: ignore[attr-defined]
+    await engine.rate(ALICE, 1, 5)
+    await engine.rate(BOB, 2, 4)
+    assert await engine.refit()
+    runner.gate = asyncio.Event()
+    runner.started.clear()
+    task = engine.refit()
+    await runner.started.wait()
+    await engine.forget_user(ALICE)  # the running fit still has ALICE's ratings
+    await engine.rate(BOB, 3, 2)
+    runner.gate.set()
+    assert await task
+    assert not engine.model.has_user(model_key(ALICE))
+    assert set(engine.model.rated_items(model_key(BOB)).tolist()) == {2, 3}
+    handoff = engine.settings.model_dir / "discord-ratings.npz"
+    assert not handoff.exists()  # every Discord rating was in it: never left on disk
+    runner.gate = None
+    assert engine._purge_due  # the snapshot on disk may still hold ALICE: refit soon
+    assert await engine.refit()
+    assert not engine._purge_due
+    on_disk = load_model(engine.snapshot_path)
+    assert model_key(ALICE) not in on_disk.users and model_key(BOB) in on_disk.users
+
+
+async def test_refit_bookkeeping_failure_keeps_serving_and_the_loop_alive(
+    tmp_path, ml100k_dir, store
+):
+    runner = CountingRunner()
+    settings = make_settings(tmp_path, ml100k_dir, refit_interval=0.1)
+    engine = Engine(settings, store, runner)
+    await engine.start()
+    old = engine.model
+    real = store.fit_started
+    calls = 0
+
+    async def flaky(ratings_used: int) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise OSError("disk full")
+        return await real(ratings_used)
+
+    store.fit_started = flaky  # fault injection into the bookkeeping, not the engine
+    await engine.rate(ALICE, 1, 5)
+    assert not await engine.refit()
+    assert engine.model is old and engine.model.has_user(model_key(ALICE))
+    engine._next_refit_at = 0  # retry now instead of after the 30 s backoff
+    for _ in range(100):
+        if runner.calls >= 2 and not engine.refitting and engine._failures == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert runner.calls >= 2 and engine._failures == 0  # the loop retried and succeeded
+    await engine.close()
