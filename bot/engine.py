@@ -22,7 +22,7 @@ from bot.refit import FitJob, FitResult, ProcessFitRunner, run_fit, snapshot_mat
 from bot.refit import promote_snapshot as _promote
 from bot.refit import write_discord_ratings as _write_discord
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Store, validate_stars
 from recommender.data import Catalog, Movie
 from recommender.datasets import load_dataset, rating_counts
 from recommender.elicitation import Elicitor
@@ -50,17 +50,6 @@ __all__ = [
 FitRunner = Callable[[FitJob], Awaitable[FitResult]]
 MAX_BACKOFF = 3600.0
 FORGET_REFIT_DELAY = 10.0  # seconds: a forgotten user leaves the snapshot files this soon
-
-
-def validate_stars(stars: float) -> float:
-    """Stars must be finite, 0.5..5, in half steps; ValueError otherwise."""
-    try:
-        value = float(stars)
-    except (TypeError, ValueError):
-        raise ValueError(f"stars must be a number, got {stars!r}") from None
-    if not math.isfinite(value) or not 0.5 <= value <= 5 or value * 2 != int(value * 2):
-        raise ValueError(f"stars must be 0.5 to 5 in half steps, got {stars!r}")
-    return value
 
 
 @dataclass(frozen=True)

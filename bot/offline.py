@@ -134,7 +134,14 @@ async def run_offline(settings: Settings, lines: asyncio.Queue[str | None] | Non
         emu.add_guild(GUILD_ID, "Offline Movie Club", owner_id=USERS["you"])
         for name, uid in USERS.items():
             emu.add_member(GUILD_ID, uid, name, permissions=ADMINISTRATOR if name == "you" else 0)
-        offline = emulator_settings(settings, emu, GUILD_ID)
+        # its own database and models: console users never mix with a real server's data
+        offline = emulator_settings(
+            settings,
+            emu,
+            GUILD_ID,
+            database_path=settings.data_dir / "offline" / "moviebot.db",
+            models_path=settings.data_dir / "offline" / "models",
+        )
         write("Starting offline mode (local Discord emulator). Loading the model…")
         async with running_bot(offline):
             await emu.wait_until_connected(timeout=600)

@@ -106,6 +106,8 @@ def duration(seconds: float | None) -> str:
     """Seconds as "3 min" / "2 h 5 min"."""
     if seconds is None:
         return "—"
+    if seconds < 10:
+        return f"{seconds:.1f} s"
     seconds = int(seconds)
     if seconds < 90:
         return f"{seconds} s"

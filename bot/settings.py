@@ -47,11 +47,12 @@ class Settings:
     refit_min_changes: int = 1
     refit_memory_limit_mb: int = 0
     log_level: str = "INFO"
+    models_path: Path | None = None
 
     @property
     def model_dir(self) -> Path:
-        """Where model snapshots live."""
-        return self.data_dir / "models"
+        """Where model snapshots live (data_dir/models unless set)."""
+        return self.models_path or self.data_dir / "models"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, dotenv: bool = True) -> Settings:

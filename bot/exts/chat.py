@@ -113,7 +113,7 @@ class Chat(commands.Cog):
             if cold:
                 await message.reply(embed=embed, view=rate_more_view())
             else:
-                await message.reply(embed=embed)
+                await self._privately(message, embed=embed)
         elif request.intent == "similar":
             await self._with_title(message, request.title, self._similar)
         elif request.intent == "myratings":
@@ -122,6 +122,17 @@ class Chat(commands.Cog):
             await self._rate(message, request)
         else:
             await message.reply(HELP)
+
+    async def _privately(self, message: discord.Message, **reply: object) -> None:
+        """Personal answers (picks citing the user's ratings) go by DM when asked in a server."""
+        if message.guild is None:
+            await message.reply(**reply)  # type: ignore[arg-type]
+            return
+        try:
+            await message.author.send(**reply)  # type: ignore[arg-type]
+            await message.reply("I sent your picks to you in a direct message.")
+        except discord.HTTPException:
+            await message.reply("I couldn't DM you; use `/recommend` to see your picks privately.")
 
     async def _similar(self, message: discord.Message, movie: Movie) -> None:
         await message.reply(embed=similar_embed(movie, self.engine.similar(movie.movie_id, 8)))

@@ -222,7 +222,8 @@ class MovieNight(commands.Cog):
                 )
                 return
             await interaction.response.defer(thinking=True)
-            await self.run(interaction, list(state.channel.members), strategy, count)
+            present = [m for m in state.channel.members if not m.bot]
+            await self.run(interaction, present[:MAX_MEMBERS], strategy, count)
             return
         view = MemberPicker(self, interaction.user.id, strategy, count)
         await interaction.response.send_message(

@@ -139,7 +139,9 @@ async def test_recommend_matches_slash_recommend(harness: Harness):
     user = harness.new_member("picky")
     for text in ("se7en 5", "alien 4.5", "babe 1", "casablanca 2"):
         await say(harness, user, text)
-    chat = await say(harness, user, "recommend me something")
+    pointer = await say(harness, user, "recommend me something")
+    assert pointer.content == "I sent your picks to you in a direct message."
+    chat = await harness.emu.next_dm(user)  # personal picks never go to the channel
     slash = await harness.run("recommend", user, count=5)
     assert chat.embeds[0]["title"] == "Picks for picky" == slash.embeds[0]["title"]
     assert len(titles(chat)) == 5

@@ -248,7 +248,7 @@ async def test_group_and_similar_and_explain(engine: Engine):
     sims = engine.similar(1, 4)
     assert len(sims) == 4 and all(m.movie_id != 1 for m, _ in sims)
     reasons = await engine.explain(ALICE, 7)
-    assert {m.movie_id for m, _ in reasons} <= {1, 2, 3}
+    assert reasons and {m.movie_id for m, _ in reasons} <= {1, 2, 3}
     avg, count = engine.movie_stats(1)
     assert count > 0 and 1 <= avg <= 5
     assert engine.genre_candidates("comedy") is not None

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recommender.als import ALSConfig, ALSTrainer, to_csr
+from recommender.als import ALSConfig, ALSTrainer, Factors, to_csr
 from recommender.solvers import ExplicitSolver, Plan, half_step
 
 
@@ -151,3 +151,23 @@ def test_cg_few_steps_stays_close_to_exact_fit_quality():
         )
         errors[solver] = float(np.sqrt(np.mean((pred - full) ** 2)))
     assert errors["cg"] < errors["exact"] * 1.05
+
+
+@pytest.mark.parametrize("n_ratings", [1, 3, 5, 6, 7, 12])
+def test_batched_solvers_match_a_dense_reference(n_ratings):
+    """Woodbury (fewer ratings than factors) and Gram paths both equal a dense solve."""
+    rng = np.random.default_rng(n_ratings)
+    cfg = ALSConfig(factors=5, reg=0.7, reg_bias=0.3, dtype="float64")
+    n_items = 20
+    items = rng.standard_normal((n_items, 5))
+    bias = rng.standard_normal(n_items) * 0.2
+    cols = rng.choice(n_items, n_ratings, replace=False)
+    stars = rng.integers(1, 6, n_ratings).astype(float)
+    row = to_csr(np.zeros(n_ratings, int), cols, stars, (1, n_items))
+    factors = ALSTrainer(cfg)
+    fit = factors.fold_in(Factors(3.5, np.zeros(1), np.zeros((1, 5)), bias, items), cols, stars)
+    z = np.hstack([np.ones((n_ratings, 1)), items[row.indices]])
+    scale = n_ratings**cfg.reg_exponent
+    a = z.T @ z + np.diag([cfg.reg_bias * scale] + [cfg.reg * scale] * 5)
+    expected = np.linalg.solve(a, z.T @ (row.data - 3.5 - bias[row.indices]))
+    np.testing.assert_allclose([fit.bias, *fit.vector], expected, rtol=1e-9, atol=1e-10)
