@@ -84,13 +84,31 @@ class MovieBot(commands.Bot):
         Live views and restart-proof buttons respond within milliseconds; anything still
         unanswered shortly before the 3-second deadline belongs to no view any more.
         """
-        if interaction.type != discord.InteractionType.component:
+        if interaction.type != discord.InteractionType.component or self._has_handler(interaction):
             return
+        # a view that stopped itself in this very click also looks unhandled: give it time
         await asyncio.sleep(EXPIRED_AFTER)
         if interaction.response.is_done():
             return
         with contextlib.suppress(discord.HTTPException):
             await interaction.response.send_message(EXPIRED, ephemeral=True)
+
+    def _has_handler(self, interaction: discord.Interaction) -> bool:
+        """Whether a live view or a restart-proof dynamic item will answer this click.
+
+        Reads discord.py's view store (pinned to 2.7.x; the end-to-end tests guard it).
+        """
+        store = getattr(self._connection, "_view_store", None)
+        data = interaction.data or {}
+        custom_id = str(data.get("custom_id", ""))
+        if store is None:
+            return False
+        if any(p.fullmatch(custom_id) for p in getattr(store, "_dynamic_items", {})):
+            return True
+        key = (int(data.get("component_type", 0)), custom_id)
+        views = getattr(store, "_views", {})
+        message_id = interaction.message.id if interaction.message else None
+        return key in views.get(message_id, {}) or key in views.get(None, {})
 
     def commands_digest(self) -> str:
         """A hash of the command definitions, to skip needless global syncs."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.client import EXPIRED
@@ -24,3 +26,23 @@ async def test_clicking_a_menu_from_before_a_restart_says_it_expired(harness: Re
     assert answer.ephemeral and answer.content == EXPIRED
     assert harness.emu.message(page.id).embeds == page.embeds  # nothing else changed
     assert harness.emu.violations == []
+
+
+async def test_a_slow_live_handler_is_not_told_it_expired(harness: RestartableHarness):
+    user = harness.new_member("slow-clicker")
+    card = await harness.run("onboard", user)
+    engine = harness.bot.engine
+    real_rate = engine.rate
+
+    async def slow_rate(*args: object, **kwargs: object) -> object:
+        await asyncio.sleep(2.4)  # slower than the expired fallback's 2.2 s wait
+        return await real_rate(*args, **kwargs)
+
+    engine.rate = slow_rate
+    try:
+        inter = await harness.click(card, "★★★★", user)
+        answer = await inter.response(timeout=5)
+    finally:
+        engine.rate = real_rate
+    assert answer.content != EXPIRED
+    assert "Rated here: 1/10" in harness.emu.message(card.id).text
