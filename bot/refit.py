@@ -9,8 +9,8 @@ import multiprocessing
 import os
 import resource
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import numpy as np
@@ -120,20 +120,56 @@ def snapshot_matches(path: Path, base_fingerprint: str, config: ALSConfig) -> bo
     )
 
 
+class WorkerError(RuntimeError):
+    """The refit worker failed or died; the message says how."""
+
+
+def _worker_main(job: FitJob, conn: Connection) -> None:
+    """Child process entry: run the fit and send back (ok, result or error text)."""
+    try:
+        conn.send((True, run_fit(job)))
+    except BaseException as exc:  # report everything, MemoryError included
+        conn.send((False, f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
 class ProcessFitRunner:
-    """Runs each fit in a fresh spawned process, so memory is returned after every refit."""
+    """Runs each fit in a fresh spawned process, so memory is returned after every refit.
+
+    Starting the child (fork/exec of a large parent) and waiting for it happen on helper
+    threads, so the event loop never blocks; cancelling the refit kills the child at once.
+    """
 
     def __init__(self) -> None:
         self._context = multiprocessing.get_context("spawn")
+        self.process: multiprocessing.process.BaseProcess | None = None  # the latest child
 
     async def __call__(self, job: FitJob) -> FitResult:
-        """Fit in a child process; raises if the child fails or dies.
+        """Fit in a child process; WorkerError if the child fails or dies."""
+        receive, send = self._context.Pipe(duplex=False)
+        process = self._context.Process(target=_worker_main, args=(job, send), daemon=True)
+        self.process = process
+        try:
+            await asyncio.to_thread(process.start)
+            send.close()  # the child holds the only writer: its death ends our recv
+            ok, payload = await asyncio.to_thread(_receive, receive, process)
+        except BaseException:
+            if process.is_alive():
+                process.kill()
+            raise
+        finally:
+            receive.close()
+            await asyncio.to_thread(process.join, 10)
+        if not ok:
+            raise WorkerError(str(payload))
+        return payload
 
-        Starting the child (fork/exec of a large parent) happens on a helper thread so the
-        event loop never waits for it.
-        """
-        return await asyncio.to_thread(self._fit_blocking, job)
 
-    def _fit_blocking(self, job: FitJob) -> FitResult:
-        with ProcessPoolExecutor(max_workers=1, mp_context=self._context) as pool:
-            return pool.submit(run_fit, job).result()
+def _receive(conn: Connection, process: multiprocessing.process.BaseProcess) -> tuple:
+    """Block (on a helper thread) for the child's answer; a dead child is a WorkerError."""
+    try:
+        return conn.recv()
+    except (EOFError, OSError):
+        process.join(5)
+        raise WorkerError(f"refit worker died (exit code {process.exitcode})") from None

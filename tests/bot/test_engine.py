@@ -333,3 +333,24 @@ async def test_refit_bookkeeping_failure_keeps_serving_and_the_loop_alive(
         await asyncio.sleep(0.05)
     assert runner.calls >= 2 and engine._failures == 0  # the loop retried and succeeded
     await engine.close()
+
+
+async def test_closing_during_a_refit_kills_the_worker(tmp_path, ml100k_dir, store):
+    settings = make_settings(tmp_path, ml100k_dir)
+    engine = Engine(settings, store, CountingRunner())
+    await engine.start(periodic=False)
+    served = engine.snapshot_path.read_bytes()
+    runner = ProcessFitRunner()
+    engine._runner = runner
+    engine.settings = replace(settings, als=replace(settings.als, iterations=100_000))
+    task = engine.refit()
+    for _ in range(200):  # wait until the child is really fitting
+        if runner.process is not None and runner.process.is_alive():
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1.0)
+    await engine.close()
+    assert task.cancelled()
+    assert runner.process.exitcode == -9  # killed, not finished
+    assert engine.snapshot_path.read_bytes() == served  # nothing half-fitted was promoted
+    assert (await store.last_fit()).status == "failed"
