@@ -129,6 +129,7 @@ class StoreCore:
             if str(mode).lower() != "wal":
                 log.warning("%s: journal_mode is %s, not WAL", self.path, mode)
             await self._pragma(writer, f"synchronous = {self.synchronous}")
+            await self._pragma(writer, "secure_delete = ON")  # forgotten data is zeroed on disk
             await self._pragma(writer, "foreign_keys = OFF")
             old = await self._retry_busy(lambda: migrate(writer, self.path))
             await self._pragma(writer, "foreign_keys = ON")
