@@ -20,14 +20,14 @@ log = logging.getLogger(__name__)
 
 def emulator_settings(settings: Settings, emu: object, guild_id: int, **over: object) -> Settings:
     """Settings that point the bot at a local emulator and sync commands to one guild."""
-    return replace(
-        settings,
-        discord_token="emulator-token",
-        api_base=emu.api_base,  # type: ignore[attr-defined]
-        gateway_url=emu.gateway_url,  # type: ignore[attr-defined]
-        dev_guild_id=guild_id,
-        **over,  # type: ignore[arg-type]
-    )
+    fields: dict[str, object] = {
+        "discord_token": "emulator-token",
+        "api_base": emu.api_base,  # type: ignore[attr-defined]
+        "gateway_url": emu.gateway_url,  # type: ignore[attr-defined]
+        "dev_guild_id": guild_id,
+        **over,
+    }
+    return replace(settings, **fields)  # type: ignore[arg-type]
 
 
 def setup_logging(settings: Settings) -> None:

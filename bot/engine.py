@@ -81,7 +81,6 @@ class Engine(EngineQueries):
         self._failures = 0
         self._next_refit_at: float | None = None
         self._elicitor: Elicitor | None = None
-        self._listeners: list[Callable[[bool, str | None], Awaitable[None]]] = []
         self._locks: dict[int, asyncio.Lock] = {}
         self._purge_due = False  # a user was forgotten: refit soon, whatever the change count
 
@@ -206,10 +205,6 @@ class Engine(EngineQueries):
         """Whether a refit is running now."""
         return self._refit_task is not None and not self._refit_task.done()
 
-    def on_refit(self, listener: Callable[[bool, str | None], Awaitable[None]]) -> None:
-        """Call `listener(ok, error)` after every refit (used by /refit to report back)."""
-        self._listeners.append(listener)
-
     def refit(self) -> asyncio.Task[bool]:
         """Start a refit, or return the one already running (only one at a time)."""
         if not self.refitting:
@@ -256,11 +251,6 @@ class Engine(EngineQueries):
         finally:
             handoff.unlink(missing_ok=True)  # it holds every Discord rating: never keep it
         self._schedule_next()
-        for listener in list(self._listeners):
-            try:
-                await listener(error is None, error)
-            except Exception:
-                log.exception("refit listener failed")
         return error is None
 
     def _job(self, handoff: Path) -> FitJob:
