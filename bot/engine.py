@@ -83,6 +83,7 @@ class Engine(EngineQueries):
         self._elicitor: Elicitor | None = None
         self._locks: dict[int, asyncio.Lock] = {}
         self._purge_due = False  # a user was forgotten: refit soon, whatever the change count
+        self._carried = 0  # changes from before this process started, not yet in a fit
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -117,6 +118,8 @@ class Engine(EngineQueries):
         else:
             self.model = model
             await self._sync_discord_users(model)
+            # changes made before a restart still count toward the next refit
+            self._carried = await self.store.changes_since_fit()
         self._schedule_next()
         if periodic:
             self._loop_task = asyncio.create_task(self._refit_loop(), name="refit-loop")
@@ -197,8 +200,8 @@ class Engine(EngineQueries):
     # ---------------------------------------------------------------------- refit
     @property
     def pending_changes(self) -> int:
-        """Rating changes since the data of the serving model was taken."""
-        return self._seq - self._fit_seq
+        """Rating changes since the data of the serving model was taken (across restarts)."""
+        return self._carried + self._seq - self._fit_seq
 
     @property
     def refitting(self) -> bool:
@@ -288,6 +291,7 @@ class Engine(EngineQueries):
                 model.remove_user(model_key(user))
         self.model = model
         self._fit_seq = start_seq
+        self._carried = 0
         self._dirty = {u: q for u, q in self._dirty.items() if q > start_seq}
         self._forgotten = {u: q for u, q in self._forgotten.items() if q > start_seq}
 

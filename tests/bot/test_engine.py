@@ -347,3 +347,19 @@ async def test_closing_during_a_refit_kills_the_worker(tmp_path, ml100k_dir, sto
     assert runner.process.exitcode == -9  # killed, not finished
     assert engine.snapshot_path.read_bytes() == served  # nothing half-fitted was promoted
     assert (await store.last_fit()).status == "failed"
+
+
+async def test_changes_before_a_restart_still_count_toward_a_refit(tmp_path, ml100k_dir, store):
+    settings = make_settings(tmp_path, ml100k_dir, refit_min_changes=2)
+    first = Engine(settings, store, CountingRunner())
+    await first.start(periodic=False)
+    await first.rate(ALICE, 1, 5)
+    await first.rate(ALICE, 2, 4)
+    assert first.pending_changes == 2
+    await first.close()
+    again = Engine(settings, store, CountingRunner())
+    await again.start(periodic=False)  # the matching snapshot is loaded, no fit
+    assert again.pending_changes == 2
+    assert await again.refit()
+    assert again.pending_changes == 0
+    await again.close()
