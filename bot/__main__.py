@@ -9,6 +9,7 @@ import logging
 import sys
 
 from bot.app import run_online, setup_logging, sync_only
+from bot.engine import DatasetMismatch
 from bot.settings import Settings, SettingsError
 from recommender.download import DatasetError
 from recommender.movielens import DatasetFormatError
@@ -66,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
             _emit(result, args.json)
     except KeyboardInterrupt:
         return 130
+    except DatasetMismatch as exc:
+        log.error("%s", exc)
+        return 1
     except (DatasetError, DatasetFormatError) as exc:
         log.error(
             "could not load MovieLens: %s. Set MOVIELENS_DIR to a folder that contains %s/, "

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "LIKED_STARS",
     "MAX_BACKOFF",
+    "DatasetMismatch",
     "Engine",
     "FitRunner",
     "GroupPick",
@@ -46,6 +47,11 @@ __all__ = [
     "model_key",
     "validate_stars",
 ]
+
+
+class DatasetMismatch(RuntimeError):
+    """The database was made with another MovieLens dataset than the one configured."""
+
 
 FitRunner = Callable[[FitJob], Awaitable[FitResult]]
 MAX_BACKOFF = 3600.0
@@ -101,6 +107,12 @@ class Engine(EngineQueries):
     async def start(self, periodic: bool = True) -> None:
         """Load data and a matching snapshot (or fit one), fold in Discord users, then serve."""
         s = self.settings
+        bound = await self.store.bind_dataset(s.dataset)
+        if bound != s.dataset:
+            raise DatasetMismatch(
+                f"{s.database_path} holds ratings of {bound} movies, but DATASET is {s.dataset}; "
+                f"movie ids differ between datasets. Use DATASET={bound} or another DATABASE_PATH."
+            )
         self.ml = await asyncio.to_thread(load_dataset, s.dataset, s.data_dir, s.movielens_dir)
         self.titles = await asyncio.to_thread(TitleIndex, self.ml.catalog, rating_counts(self.ml))
         base = self.ml.ratings.fingerprint()

@@ -178,6 +178,22 @@ class Store(SocialStoreMixin, StoreCore):
         rows = await self._read("SELECT value FROM meta WHERE key = 'change_seq'")
         return int(rows[0][0])
 
+    async def bind_dataset(self, dataset: str) -> str:
+        """Tie this database to one MovieLens dataset (movie ids differ between them).
+
+        The first call records `dataset`; every call returns the recorded name.
+        """
+
+        async def op(conn: aiosqlite.Connection, now: float) -> tuple[None, int]:
+            await conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('dataset', ?)", (str(dataset),)
+            )
+            return None, 0
+
+        await self._submit(op)
+        rows = await self._read("SELECT value FROM meta WHERE key = 'dataset'")
+        return str(rows[0][0])
+
     async def changes_since_fit(self) -> int:
         """Rating changes since the data of the last successful fit was taken (all if none)."""
         rows = await self._read(

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.engine import Engine, fit_in_process, model_key
+from bot.engine import DatasetMismatch, Engine, fit_in_process, model_key
 from bot.refit import FitJob, FitResult, ProcessFitRunner
 from bot.settings import Settings
 from bot.store import Store
@@ -363,3 +363,15 @@ async def test_changes_before_a_restart_still_count_toward_a_refit(tmp_path, ml1
     assert await again.refit()
     assert again.pending_changes == 0
     await again.close()
+
+
+async def test_a_database_stays_bound_to_its_dataset(tmp_path, ml100k_dir, store):
+    settings = make_settings(tmp_path, ml100k_dir)
+    engine = Engine(settings, store, CountingRunner())
+    await engine.start(periodic=False)
+    await engine.rate(ALICE, 1, 5)
+    await engine.close()
+    other = Engine(replace(settings, dataset="ml-latest-small"), store, CountingRunner())
+    with pytest.raises(DatasetMismatch, match="holds ratings of ml-100k movies"):
+        await other.start(periodic=False)
+    assert await store.get_rating(ALICE, 1) == 5  # nothing was touched
