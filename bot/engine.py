@@ -235,7 +235,8 @@ class Engine(EngineQueries):
         try:
             start_seq = self._seq
             purge = self._purge_due
-            fit_id = await self.store.fit_started(len(self.ml.ratings) if self.ml else 0)
+            club = int((await self.store.stats())["ratings"])
+            fit_id = await self.store.fit_started(club + (len(self.ml.ratings) if self.ml else 0))
             users, items, stars = await self.store.all_ratings()
             keys = -np.asarray(users, dtype=np.int64)
             await asyncio.to_thread(

@@ -174,13 +174,19 @@ class EngineQueries:
     async def recommend_group(
         self, users: list[int], n: int = 5, strategy: str = "least_misery"
     ) -> tuple[list[GroupPick], list[int]]:
-        """Picks for members with ratings, plus the members who have none yet."""
+        """Picks for members with ratings, plus the members who have none yet.
+
+        A group with one rater gets exactly that member's personal list.
+        """
         model = self._require_model()
         members = list(dict.fromkeys(int(u) for u in users))
         known = [u for u in members if model.has_user(model_key(u))]
         missing = [u for u in members if u not in known]
         if not known:
             return [], missing
+        if len(known) == 1:
+            personal, _ = await self.recommend(known[0], n)
+            return [GroupPick(p.movie, p.stars, {known[0]: p.stars}) for p in personal], missing
         ids, group, member = model.recommend_group(
             [model_key(u) for u in known],
             n,

@@ -270,24 +270,24 @@ def validate_stars(stars: object) -> float:
     return value
 
 
+def _check_id(name: str, value: object, kind: str, limit: int, limit_text: str) -> int:
+    """A positive integer id up to `limit`; ValueError naming the field otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer{kind}, got {value!r}")
+    out = int(value)
+    if not 0 < out <= limit:
+        raise ValueError(f"{name} must be between 1 and {limit_text}, got {out}")
+    return out
+
+
 def check_snowflake(name: str, value: object) -> int:
     """A Discord id as int (1..2**63-1); ValueError otherwise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer Discord id, got {value!r}")
-    out = int(value)
-    if not 0 < out <= MAX_SNOWFLAKE:
-        raise ValueError(f"{name} must be between 1 and 2**63-1, got {out}")
-    return out
+    return _check_id(name, value, " Discord id", MAX_SNOWFLAKE, "2**63-1")
 
 
 def check_movie_id(value: object) -> int:
     """A movie id as int (1..2**31-1); ValueError otherwise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"movie_id must be an integer, got {value!r}")
-    out = int(value)
-    if not 0 < out <= MAX_MOVIE_ID:
-        raise ValueError(f"movie_id must be between 1 and 2**31-1, got {out}")
-    return out
+    return _check_id("movie_id", value, "", MAX_MOVIE_ID, "2**31-1")
 
 
 def check_source(source: object) -> str:

@@ -12,7 +12,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.engine import GroupPick
 from bot.exts.ratings import per_user
 from bot.render import COLOR, clip, group_embed
 from bot.store_schema import Poll
@@ -247,7 +246,9 @@ class MovieNight(commands.Cog):
                 left[person.id] = escape(person.display_name)
                 continue
             members[person.id] = person.display_name
-        picks, missing = await self.group_picks(list(members), count, STRATEGIES[strategy])
+        picks, missing = await self.engine.recommend_group(
+            list(members), count, STRATEGIES[strategy]
+        )
         notes = []
         if missing and picks:
             names = ", ".join(escape(members[u]) for u in missing)
@@ -279,17 +280,6 @@ class MovieNight(commands.Cog):
             wait=True,
         )
         await self.engine.store.set_poll_message(poll_id, message.id)
-
-    async def group_picks(
-        self, members: list[int], count: int, strategy: str
-    ) -> tuple[list[GroupPick], list[int]]:
-        """Group picks; a group with one rater gets that member's personal list."""
-        picks, missing = await self.engine.recommend_group(members, count, strategy)
-        known = [u for u in members if u not in missing]
-        if len(known) == 1:
-            personal, _ = await self.engine.recommend(known[0], count)
-            picks = [GroupPick(p.movie, p.stars, {known[0]: p.stars}) for p in personal]
-        return picks, missing
 
 
 async def setup(bot: commands.Bot) -> None:
