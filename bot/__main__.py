@@ -9,7 +9,7 @@ import logging
 import sys
 
 from bot.app import run_online, setup_logging, sync_only
-from bot.engine import DatasetMismatch
+from bot.core.model_server import DatasetMismatch
 from bot.settings import Settings, SettingsError
 from recommender.download import DatasetError
 from recommender.movielens import DatasetFormatError

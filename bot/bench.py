@@ -6,16 +6,21 @@ import asyncio
 import logging
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from bot.engine import Engine, fit_in_process
-from bot.refit import ProcessFitRunner
+from bot.core.keys import MemberKeys
+from bot.core.model_server import FitRunner, fit_in_thread
+from bot.core.refit import ProcessFitRunner
+from bot.core.services import Services
 from bot.settings import Settings
-from bot.store import Store, bench_writes
-from recommender.bench import SYNTHETIC, synthetic_matrix
+from bot.store import Store
+from recommender.bench import SYNTHETIC, latency_summary, synthetic_matrix
 
 log = logging.getLogger(__name__)
 
@@ -65,63 +70,95 @@ def write_synthetic_dataset(folder: Path, size: str) -> None:
         np.savetxt(f, table, fmt=["%d", "%d", "%.1f", "%d"], delimiter=",")
 
 
-async def _engine(settings: Settings, runner: object) -> tuple[Engine, Store]:
-    store = await Store.open(settings.database_path)
-    engine = Engine(settings, store, runner)  # type: ignore[arg-type]
-    await engine.start(periodic=False)
-    return engine, store
+@asynccontextmanager
+async def _services(settings: Settings, runner: FitRunner) -> AsyncIterator[Services]:
+    """Started services on their own store (no periodic refits); closed on exit."""
+    async with Store(settings.database_path) as store:
+        services = Services.build(settings, store, runner)
+        await services.start(periodic=False)
+        try:
+            yield services
+        finally:
+            await services.close()
 
 
-async def _stall(settings: Settings, runner: object) -> float:
-    """Worst tick delay (ms) while the engine refits with `runner`, ratings arriving meanwhile."""
-    engine, store = await _engine(settings, runner)
-    try:
+async def _stall(settings: Settings, runner: FitRunner) -> float:
+    """Worst tick delay (ms) while refitting with `runner`, ratings arriving meanwhile."""
+    async with _services(settings, runner) as services:
+        rate = services.ratings.rate
         users = [10**17 + k for k in range(20)]
-        movie_ids = engine.catalog.movie_ids[:200].tolist()
+        movie_ids = services.models.catalog.movie_ids[:200].tolist()
         for k, user in enumerate(users):
             for m in movie_ids[k : k + 10]:
-                await engine.rate(user, int(m), 4.0)
+                await rate(user, int(m), 4.0)
         with Ticker() as ticker:
-            task = engine.refit()
+            task = services.models.refit()
             while not task.done():
-                await engine.rate(users[0], int(movie_ids[50]), 3.5)
+                await rate(users[0], int(movie_ids[50]), 3.5)
                 await asyncio.sleep(0.02)
             if not await task:
                 raise RuntimeError("refit failed during the benchmark; see the log")
         return ticker.worst * 1000
-    finally:
-        await engine.close()
-        await store.close()
-
-
-def _pcts(samples: list[float]) -> dict[str, float]:
-    arr = np.asarray(samples)
-    return {"p50": round(float(np.median(arr)), 3), "p99": round(float(np.percentile(arr, 99)), 3)}
 
 
 async def _latencies(settings: Settings) -> dict[str, dict[str, float]]:
-    """Recommend and fold-in latency for Discord users of a served ml-100k model."""
-    engine, store = await _engine(settings, fit_in_process)
-    try:
+    """Recommend and fold-in latency for members of a served ml-100k model."""
+    async with _services(settings, fit_in_thread) as services:
         rng = np.random.default_rng(0)
-        ids = engine.catalog.movie_ids
+        ids = services.models.catalog.movie_ids
         rec, fold = [], []
         for k in range(200):
             user = 10**17 + k
             for m in rng.choice(ids, 20, replace=False):
-                await engine.rate(user, int(m), float(rng.integers(1, 11)) / 2)
+                await services.ratings.rate(user, int(m), float(rng.integers(1, 11)) / 2)
             t0 = time.perf_counter()
-            await engine.recommend(user, 10)
+            await services.queries.recommend(user, 10)
             rec.append((time.perf_counter() - t0) * 1000)
             rated = rng.choice(ids, 20, replace=False)
             stars = rng.integers(1, 11, 20) / 2
             t0 = time.perf_counter()
-            engine.model.fold_in(-user, rated, stars)  # type: ignore[union-attr]
+            services.models.model.with_user(MemberKeys.key(user), rated, stars)
             fold.append((time.perf_counter() - t0) * 1000)
-        return {"recommend_ms": _pcts(rec), "fold_in_ms": _pcts(fold)}
-    finally:
-        await engine.close()
-        await store.close()
+        return {"recommend_ms": latency_summary(rec, 3), "fold_in_ms": latency_summary(fold, 3)}
+
+
+_STARS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0)
+_BASE_USER = 1_100_000_000_000_000_000  # snowflake-sized ids, unlikely to clash with real ones
+
+
+async def bench_writes(
+    path: str | Path, writers: int = 50, total: int = 5000, **store_options: Any
+) -> float:
+    """Acknowledged ratings per second with `writers` concurrent users, each awaiting every rate.
+
+    Each writer rates its own movies one after the other (like a user clicking through
+    onboarding), so the only parallelism is across writers: exactly what group commit batches.
+    """
+    if writers < 1 or total < 1:
+        raise ValueError("writers and total must be at least 1")
+    per_writer = [total // writers + (1 if k < total % writers else 0) for k in range(writers)]
+
+    async def one_writer(store: Store, k: int) -> None:
+        for j in range(per_writer[k]):
+            await store.ratings.rate(_BASE_USER + k, j + 1, _STARS[(j + k) % len(_STARS)], "import")
+
+    async with Store(path, **store_options) as store:
+        batches_before = store.db.batches_committed
+        start = time.perf_counter()
+        await asyncio.gather(*(one_writer(store, k) for k in range(writers)))
+        seconds = time.perf_counter() - start
+        batches = store.db.batches_committed - batches_before
+    rate = total / seconds if seconds > 0 else float("inf")
+    log.info(
+        "bench_writes: %d ratings by %d writers in %.3fs = %.0f/s (%d commits, %.1f per commit)",
+        total,
+        writers,
+        seconds,
+        rate,
+        batches,
+        total / max(batches, 1),
+    )
+    return rate
 
 
 async def run_bench(settings: Settings, sizes: tuple[str, ...] = ("ml-100k", "1M")):
@@ -147,7 +184,7 @@ async def run_bench(settings: Settings, sizes: tuple[str, ...] = ("ml-100k", "1M
             log.info("measuring loop stalls while refitting %s", size)
             stalls[size] = round(await _stall(base, ProcessFitRunner()), 2)
             thread_base = replace(base, database_path=root / f"{size}-thread.db")
-            thread_stalls[size] = round(await _stall(thread_base, fit_in_process), 2)
+            thread_stalls[size] = round(await _stall(thread_base, fit_in_thread), 2)
         result["loop_stall_ms"] = stalls
         result["loop_stall_ms_thread_worker"] = thread_stalls
         log.info("measuring store throughput")

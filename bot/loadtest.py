@@ -17,8 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from bot.app import emulator_settings, running_bot
+from bot.core.model_server import ModelServer
 from bot.emulator import DiscordEmulator, Interaction
 from bot.settings import Settings
+from recommender.bench import latency_summary
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +65,11 @@ async def _member(
             await inter.final(timeout=10)
 
 
-async def _keep_refitting(engine: object, stop: asyncio.Event) -> int:
+async def _keep_refitting(models: ModelServer, stop: asyncio.Event) -> int:
     """Start a refit whenever none is running, until told to stop; returns how many ran."""
     runs = 0
     while not stop.is_set():
-        task = engine.refit()  # type: ignore[attr-defined]
+        task = models.refit()
         runs += 1
         await task
     return runs
@@ -93,9 +95,9 @@ async def run_loadtest(settings: Settings, users: int = 50, interactions: int = 
             async with running_bot(run_settings) as bot:
                 await emu.wait_until_connected(timeout=600)
                 await emu.wait_commands_registered(guild_id=GUILD, timeout=600)
-                movie_ids = bot.engine.catalog.movie_ids[:400].tolist()
+                movie_ids = bot.services.models.catalog.movie_ids[:400].tolist()
                 stop = asyncio.Event()
-                refits = asyncio.create_task(_keep_refitting(bot.engine, stop))
+                refits = asyncio.create_task(_keep_refitting(bot.services.models, stop))
                 sent: list[Interaction] = []
                 acked: dict[tuple[int, int], float] = {}
                 per_user = [
@@ -112,21 +114,18 @@ async def run_loadtest(settings: Settings, users: int = 50, interactions: int = 
                 refit_runs = await refits
                 stored = 0
                 for (user, movie), stars in acked.items():
-                    if await bot.store.get_rating(user, movie) == stars:
+                    if await bot.services.queries.rating(user, movie) == stars:
                         stored += 1
                 violations = list(emu.violations)
     latencies = [i.first_response_ms for i in sent if i.first_response_ms is not None]
     arr = np.asarray(latencies or [float("nan")])
+    summary = latency_summary(latencies or [float("nan")], 2)
     return {
         "interactions": len(sent),
         "answered_in_time": sum(1 for ms in latencies if ms <= 3000),
         "ratings_sent": len(acked),
         "ratings_stored": stored,
-        "first_response_ms": {
-            "p50": round(float(np.median(arr)), 2),
-            "p99": round(float(np.percentile(arr, 99)), 2),
-            "max": round(float(arr.max()), 2),
-        },
+        "first_response_ms": {**summary, "max": round(float(arr.max()), 2)},
         "refits_during_load": refit_runs,
         "violations": violations,
     }

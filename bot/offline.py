@@ -127,9 +127,15 @@ class Console:
             self.show(follow)
 
 
-async def run_offline(settings: Settings, lines: asyncio.Queue[str | None] | None = None) -> None:
-    """Start the emulator and the bot against it, then run the console until quit/EOF."""
-    write = print
+async def run_offline(
+    settings: Settings,
+    lines: asyncio.Queue[str | None] | None = None,
+    write: Callable[[str], None] = print,
+) -> None:
+    """Start the emulator and the bot against it, then run the console until quit/EOF.
+
+    Lines come from stdin unless a queue is given; output goes to `write` (stdout by default).
+    """
     async with DiscordEmulator() as emu:
         emu.add_guild(GUILD_ID, "Offline Movie Club", owner_id=USERS["you"])
         for name, uid in USERS.items():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
-from recommender.als import ALSConfig
+from recommender.config import ALSConfig
 
 DISCORD_API_BASE = "https://discord.com/api/v10"
 

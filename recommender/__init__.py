@@ -1,8 +1,9 @@
 """ALS movie recommender: MovieLens loading, ALS fitting, the fitted model, title search."""
 
-from recommender.als import ALSConfig, ALSTrainer, Factors
+from recommender.als import ALSTrainer, Factors
+from recommender.config import ALSConfig, RankingConfig
 from recommender.data import Catalog, Movie, Ratings
-from recommender.model import ALSModel, RankingConfig
+from recommender.model import ALSModel
 from recommender.titles import TitleIndex, TitleMatch
 from recommender.vocab import Vocabulary
 

@@ -3,22 +3,23 @@
 Model: r_ui ≈ mu + b_u + c_i + x_u·y_i. Each half-step solves, for every row at once,
 the exact ridge problem min Σ_j (t_j - z_j·w)² + λ n^α |x|² + λ_b n^α b², with
 z_j = [1, y_j], w = [b, x], t_j = r_uj - mu - c_j. The batched row solves live in
-`recommender.solvers`; this module holds the configuration, the training loop and fold-in.
+`recommender.solvers`, the settings in `recommender.config`; this module holds the training
+loop and fold-in.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
+from recommender.config import ALSConfig
 from recommender.solvers import (
     CGSolver,
     ExplicitSolver,
@@ -29,46 +30,6 @@ from recommender.solvers import (
 )
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ALSConfig:
-    """Hyperparameters; defaults chosen by RMSE on ml-100k fold u1 only (see README)."""
-
-    factors: int = 32
-    iterations: int = 15
-    reg: float = 1.2
-    reg_bias: float = 0.5
-    reg_exponent: float = 0.5
-    init_scale: float = 0.1
-    implicit_factors: int = 32
-    implicit_reg: float = 1.0
-    implicit_alpha: float = 5.0
-    solver: str = "cg"
-    cg_steps: int = 3
-    seed: int = 42
-    dtype: str = "float32"
-    threads: int = 0
-
-    def __post_init__(self) -> None:
-        if self.factors < 1 or self.iterations < 0:
-            raise ValueError("factors must be >= 1 and iterations >= 0")
-        if self.implicit_factors < 0 or self.implicit_alpha < 0 or self.implicit_reg < 0:
-            raise ValueError("implicit_factors, implicit_alpha and implicit_reg must be >= 0")
-        if self.reg < 0 or self.reg_bias < 0 or self.init_scale <= 0:
-            raise ValueError("regularization must be >= 0 and init_scale > 0")
-        if self.solver not in ("exact", "cg") or self.cg_steps < 1:
-            raise ValueError("solver must be 'exact' or 'cg', with cg_steps >= 1")
-        if self.dtype not in ("float32", "float64"):
-            raise ValueError("dtype must be float32 or float64")
-
-    def to_dict(self) -> dict[str, object]:
-        """Plain dict for JSON metadata."""
-        return asdict(self)
-
-    def n_threads(self) -> int:
-        """Worker threads for chunk solves (0 = one per core)."""
-        return self.threads if self.threads > 0 else max(1, os.cpu_count() or 1)
 
 
 @dataclass

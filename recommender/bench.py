@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.als import ALSConfig, ALSTrainer, to_csr
+from recommender.als import ALSTrainer, to_csr
+from recommender.config import ALSConfig
 from recommender.data import Catalog
 
 log = logging.getLogger(__name__)
@@ -90,9 +91,15 @@ def _als_one(size: str, factors: int, iterations: int, data_dir: Path) -> dict[s
     }
 
 
-def _percentiles(samples_ms: list[float]) -> dict[str, float]:
-    arr = np.asarray(samples_ms)
-    return {"p50": round(float(np.median(arr)), 4), "p99": round(float(np.percentile(arr, 99)), 4)}
+def latency_summary(samples_ms: list[float] | np.ndarray, digits: int = 4) -> dict[str, float]:
+    """Median and 99th percentile of latency samples, rounded: the one latency report format."""
+    arr = np.asarray(samples_ms, dtype=np.float64)
+    if arr.size == 0:
+        raise ValueError("no latency samples")
+    return {
+        "p50": round(float(np.median(arr)), digits),
+        "p99": round(float(np.percentile(arr, 99)), digits),
+    }
 
 
 def synthetic_catalog(n: int, words: list[str], seed: int = 0) -> Catalog:
@@ -136,10 +143,10 @@ def latency_bench(dataset: str, data_dir: Path) -> dict[str, object]:
         model.recommend(int(user), 10)
         rec_ms.append((time.perf_counter() - t0) * 1000)
     return {
-        "search_ms": _percentiles(search_ms),
+        "search_ms": latency_summary(search_ms),
         "search_titles": len(big),
-        "search_ms_ml100k": _percentiles(small_ms),
-        "recommend_ms": _percentiles(rec_ms),
+        "search_ms_ml100k": latency_summary(small_ms),
+        "recommend_ms": latency_summary(rec_ms),
     }
 
 

@@ -41,7 +41,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
     ml = load_dataset(args.dataset, args.data_dir)
     model = fit_full(ml)
     user = int(ml.ratings.users[0])
-    ids, stars = model.recommend(user, args.n)
+    ids, _ = model.recommend(user, args.n)
+    stars = model.predict(user, ids)
     seven = title_index(ml).resolve("se7en").movie
     if seven is None:
         raise ValueError("Se7en is not in this catalog")
@@ -62,8 +63,8 @@ def cmd_recommend(args: argparse.Namespace) -> None:
     model = fit_full(ml)
     if not model.has_user(args.user):
         raise ValueError(f"unknown user {args.user}")
-    ids, stars = model.recommend(args.user, args.n)
-    rows = _rows(ml.catalog, ids, stars)
+    ids, _ = model.recommend(args.user, args.n)
+    rows = _rows(ml.catalog, ids, model.predict(args.user, ids))
     _emit(args, rows, _table(f"Top recommendations for user {args.user}", rows, "Predicted"))
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recommender.als import ALSConfig
+from recommender.config import ALSConfig
 from recommender.download import ensure_dataset, resolve_movielens_dir
 from recommender.model import ALSModel
 from recommender.movielens import MovieLens, load_movielens

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from recommender.model import ALSModel
+from recommender.model import ALSModel, top_n
 
 
 def informativeness(model: ALSModel) -> np.ndarray:
@@ -43,8 +43,16 @@ class Elicitor:
         exclude: np.ndarray,
         recent: np.ndarray,
         n: int = 1,
+        model: ALSModel | None = None,
     ) -> np.ndarray:
-        """Best movie ids to ask about; `recent` are the last movies shown (for variety)."""
+        """Best movie ids to ask about; `recent` are the last movies shown (for variety).
+
+        `model` reads the user from a newer model of the same fit (one with the user folded
+        in since this elicitor was built); its items must be this elicitor's items.
+        """
+        current = self.model if model is None else model
+        if current.items is not self.model.items and current.items != self.model.items:
+            raise ValueError("model must share the elicitor's items")
         scores = self.base.copy()
         idx = self.model.items.numbers(exclude, missing="negative")
         scores[idx[idx >= 0]] = -np.inf
@@ -54,13 +62,11 @@ class Elicitor:
             seen_genres = np.bitwise_or.reduce(self.genre_masks[recent_idx])
             overlap = _popcount(self.genre_masks & seen_genres)
             scores /= 1.0 + 0.35 * overlap
-        pref = self.model.factors.pref_item
-        if user is not None and pref is not None and self.model.has_user(user):
-            state = self.model._state(user)
-            if state.preference is not None and len(state.items) >= 3:
-                seen = pref @ state.preference
+        if user is not None and current.has_user(user) and current.rated_count(user) >= 3:
+            seen = current.preference_scores(user)
+            if seen is not None:
                 scores = scores + 0.5 * np.clip(seen, 0, 1)
-        top = self.model._top(scores, n)
+        top = top_n(scores, n)
         return self.model.items.ids[top]
 
 

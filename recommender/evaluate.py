@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict
 
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.als import ALSConfig
+from recommender.config import ALSConfig, RankingConfig
 from recommender.data import Ratings
-from recommender.model import ALSModel, RankingConfig
+from recommender.model import ALSModel
 from recommender.movielens import MovieLens, load_fold
 from recommender.vocab import Vocabulary
 
@@ -62,7 +61,8 @@ def ranking_metrics(
     )
     rows = np.flatnonzero(np.diff(relevant.indptr) > 0)
     relevant = relevant[rows]
-    model_top = model.recommend_batch(rows, k)
+    top_ids, _ = model.recommend_batch(model.users.ids[rows], k)
+    model_top = model.items.numbers(top_ids, missing="negative").reshape(top_ids.shape)
     pop = model.item_counts.astype(np.float64)
     pop_scores = np.repeat(pop[None, :], len(rows), axis=0)
     seen = model.user_items[rows]
@@ -108,6 +108,6 @@ def evaluate(
         "folds": rows,
         "rmse_mean": float(np.mean([r["rmse"] for r in rows])),
         "mae_mean": float(np.mean([r["mae"] for r in rows])),
-        "params": {**config.to_dict(), **asdict(ranking or RankingConfig())},
+        "params": {**config.to_dict(), **(ranking or RankingConfig()).to_dict()},
         "ranking": {"k": k, **rank_sums},
     }

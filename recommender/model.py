@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from dataclasses import dataclass, field
@@ -10,7 +11,8 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.als import ALSConfig, ALSTrainer, Factors, UserFold, to_csr
+from recommender.als import ALSTrainer, Factors, UserFold, to_csr
+from recommender.config import ALSConfig, RankingConfig
 from recommender.data import Ratings
 from recommender.vocab import Vocabulary
 
@@ -20,18 +22,26 @@ GroupStrategy = Literal["least_misery", "average", "most_pleasure"]
 GROUP_STRATEGIES: tuple[str, ...] = ("least_misery", "average", "most_pleasure")
 
 
-@dataclass(frozen=True)
-class RankingConfig:
-    """How predictions become a ranking; tuned for precision@10 on ml-100k u1.
+def top_n(scores: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the n best finite scores, best first by a stable sort; -inf and NaN never rank."""
+    valid = np.flatnonzero(np.isfinite(scores))
+    if len(valid) == 0 or n <= 0:
+        return np.empty(0, dtype=np.int64)
+    n = min(n, len(valid))
+    part = valid[np.argpartition(-scores[valid], n - 1)[:n]]
+    return part[np.argsort(-scores[part], kind="stable")]
 
-    With preference factors the rank score is preference + stars_weight × stars; without
-    them, stars plus popularity_weight × a log-support prior.
+
+def combine_group(member_stars: np.ndarray, strategy: GroupStrategy) -> np.ndarray:
+    """One group score per movie from members' stars (m×n): the min, mean or max per column.
+
+    least_misery keeps the unhappiest member's stars, average the mean, most_pleasure the
+    happiest member's; the single owner of this rule for ranking and for display.
     """
-
-    stars_weight: float = 0.3
-    popularity_weight: float = 0.6
-    min_support: int = 20
-    cold_start_damping: float = 25.0
+    if strategy not in GROUP_STRATEGIES:
+        raise ValueError(f"strategy must be one of {', '.join(GROUP_STRATEGIES)}")
+    combine = {"least_misery": np.min, "average": np.mean, "most_pleasure": np.max}[strategy]
+    return combine(member_stars, axis=0)
 
 
 @dataclass
@@ -47,7 +57,11 @@ class _UserState:
 class ALSModel:
     """Factors plus the vocabularies and rated items they were fitted on.
 
-    Users folded in after the fit (Discord ratings) live in `_overrides` until the next fit.
+    A fitted model is never changed in place: `with_user` and `without_user` return new
+    models sharing these arrays, with users folded in after the fit (Discord ratings) kept
+    in `_overrides` and removed users in `_removed` until the next fit.
+
+    Every ranking method takes ids and returns (movie ids, the scores they were ranked by).
     """
 
     config: ALSConfig
@@ -185,25 +199,54 @@ class ALSModel:
             self.factors, idx, np.asarray(ratings, np.float64), self._solvers
         )
 
-    def fold_in(self, user: int, movie_ids: np.ndarray, ratings: np.ndarray) -> None:
-        """Replace one user's state from their full current ratings (instant update)."""
-        movie_ids = np.asarray(movie_ids, dtype=np.int64)
-        ratings = np.asarray(ratings, dtype=np.float32)
+    def with_user(self, user: int, movie_ids: np.ndarray, ratings: np.ndarray) -> ALSModel:
+        """A model where `user` is re-solved from their full current ratings; self is unchanged.
+
+        The new model shares every fitted array with this one, so it is cheap to build and
+        can be swapped in atomically while readers keep using the old one.
+        """
+        movie_ids = np.array(movie_ids, dtype=np.int64)
+        ratings = np.array(ratings, dtype=np.float32)
         fold = self.recalculate_user(movie_ids, ratings)
-        self._removed.discard(int(user))
         idx = self.items.numbers(movie_ids)
-        self._overrides[int(user)] = _UserState(
+        new = self._derive()
+        new._removed.discard(int(user))
+        new._overrides[int(user)] = _UserState(
             fold.bias, fold.vector, idx, ratings, fold.preference
         )
+        return new
 
-    def remove_user(self, user: int) -> None:
-        """Forget a user at once: they can no longer be scored or explained."""
-        self._overrides.pop(int(user), None)
-        self._removed.add(int(user))
+    def without_user(self, user: int) -> ALSModel:
+        """A model that can no longer score or explain `user`; self is unchanged."""
+        new = self._derive()
+        new._overrides.pop(int(user), None)
+        new._removed.add(int(user))
+        return new
+
+    def _derive(self) -> ALSModel:
+        """A shallow copy sharing all arrays, with its own fold-in overrides and removals."""
+        new = copy.copy(self)
+        new._overrides = dict(self._overrides)
+        new._removed = set(self._removed)
+        return new
 
     def rated_items(self, user: int) -> np.ndarray:
         """Movie ids the user has rated (as the model knows them)."""
         return self.items.ids[self._state(user).items]
+
+    def rated_count(self, user: int) -> int:
+        """How many movies the user has rated (as the model knows them)."""
+        return len(self._state(user).items)
+
+    def preference_scores(self, user: int) -> np.ndarray | None:
+        """Per-movie "has probably seen it" scores from the preference factors (about 0..1).
+
+        None when the model was fitted without preference factors or the user has none.
+        """
+        preference = self._state(user).preference
+        if preference is None or self.factors.pref_item is None:
+            return None
+        return self.factors.pref_item @ preference
 
     # ----------------------------------------------------------------- scoring
     def _predict_rows(self, state: _UserState, item_idx: np.ndarray | None = None) -> np.ndarray:
@@ -221,14 +264,6 @@ class ALSModel:
         idx = self.items.numbers(movie_ids)
         return self._predict_rows(self._state(user), idx)
 
-    def _top(self, scores: np.ndarray, n: int) -> np.ndarray:
-        valid = np.flatnonzero(np.isfinite(scores))
-        if len(valid) == 0 or n <= 0:
-            return np.empty(0, dtype=np.int64)
-        n = min(n, len(valid))
-        part = valid[np.argpartition(-scores[valid], n - 1)[:n]]
-        return part[np.argsort(-scores[part], kind="stable")]
-
     def _candidate_mask(self, candidates: np.ndarray | None) -> np.ndarray:
         mask = self._supported.copy()
         if candidates is not None:
@@ -242,14 +277,16 @@ class ALSModel:
         self,
         user: int,
         n: int = 10,
+        *,
         exclude_rated: bool = True,
         candidates: np.ndarray | None = None,
         exclude: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-n movie ids and predicted stars; ranked by stars plus a popularity prior.
+        """Top-n movie ids and the rank scores they were sorted by (stars via `predict`).
 
-        Explicit-rating models love obscure films a handful of fans adored; the prior
-        (log support) and the support floor keep the list to movies people actually see.
+        Explicit-rating models love obscure films a handful of fans adored, so the rank score
+        is preference + stars_weight × stars (or stars + a popularity prior), among movies
+        with enough ratings.
         """
         if n < 0:
             raise ValueError("n must be >= 0")
@@ -261,8 +298,8 @@ class ALSModel:
         if exclude is not None:
             idx = self.items.numbers(exclude, missing="negative")
             scores[idx[idx >= 0]] = -np.inf
-        top = self._top(scores, n)
-        return self.items.ids[top], stars[top]
+        top = top_n(scores, n)
+        return self.items.ids[top], scores[top]
 
     def _rank(self, state: _UserState, stars: np.ndarray) -> np.ndarray:
         """Rank scores from predicted stars (and preference, when the model has it)."""
@@ -270,8 +307,55 @@ class ALSModel:
             return stars + self._prior
         return self.factors.pref_item @ state.preference + self.ranking.stars_weight * stars
 
-    def recommend_batch(self, user_rows: np.ndarray, n: int) -> np.ndarray:
-        """Top-n item indices for many fitted user rows at once (evaluation)."""
+    def recommend_batch(
+        self,
+        users: np.ndarray | list[int],
+        n: int = 10,
+        *,
+        exclude_rated: bool = True,
+        candidates: np.ndarray | None = None,
+        exclude: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`recommend` for many user ids: movie ids and rank scores, each len(users)×n.
+
+        Rows with fewer than n candidates are padded with id -1 and score -inf. Fitted users
+        are scored together in one matrix product; folded-in users one by one.
+        """
+        if n < 0:
+            raise ValueError("n must be >= 0")
+        users = np.asarray(users, dtype=np.int64).ravel()
+        ids = np.full((len(users), n), -1, dtype=np.int64)
+        scores = np.full((len(users), n), -np.inf, dtype=np.float64)
+        for u in users.tolist():
+            if not self.has_user(u):
+                raise ValueError(f"unknown user {u}")
+        rows = self.users.numbers(users, missing="negative")
+        plain = np.array([u not in self._overrides for u in users.tolist()], dtype=bool)
+        plain &= rows >= 0
+        if plain.any() and n > 0:
+            top, top_scores = self._batch_top(rows[plain], n, exclude_rated, candidates, exclude)
+            ids[plain, : top.shape[1]] = np.where(top >= 0, self.items.ids[top], -1)
+            scores[plain, : top.shape[1]] = top_scores
+        for r in np.flatnonzero(~plain):
+            got, got_scores = self.recommend(
+                int(users[r]),
+                n,
+                exclude_rated=exclude_rated,
+                candidates=candidates,
+                exclude=exclude,
+            )
+            ids[r, : len(got)], scores[r, : len(got)] = got, got_scores
+        return ids, scores
+
+    def _batch_top(
+        self,
+        user_rows: np.ndarray,
+        n: int,
+        exclude_rated: bool,
+        candidates: np.ndarray | None,
+        exclude: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-n item indices (-1 where none) and rank scores for fitted user rows at once."""
         f = self.factors
         stars = (
             f.user_factors[user_rows] @ f.item_factors.T
@@ -283,12 +367,22 @@ class ALSModel:
             scores = stars + self._prior[None, :]
         else:
             scores = f.pref_user[user_rows] @ f.pref_item.T + self.ranking.stars_weight * stars
-        scores[:, ~self._supported] = -np.inf
-        sub = self.user_items[user_rows]
-        scores[np.repeat(np.arange(len(user_rows)), np.diff(sub.indptr)), sub.indices] = -np.inf
-        part = np.argpartition(-scores, n - 1, axis=1)[:, :n]
+        scores[:, ~self._candidate_mask(candidates)] = -np.inf
+        if exclude_rated:
+            sub = self.user_items[user_rows]
+            rated_rows = np.repeat(np.arange(len(user_rows)), np.diff(sub.indptr))
+            scores[rated_rows, sub.indices] = -np.inf
+        if exclude is not None:
+            idx = self.items.numbers(exclude, missing="negative")
+            scores[:, idx[idx >= 0]] = -np.inf
+        k = min(n, scores.shape[1])
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
         order = np.argsort(-np.take_along_axis(scores, part, 1), axis=1, kind="stable")
-        return np.take_along_axis(part, order, 1)
+        top = np.take_along_axis(part, order, 1)
+        top_scores = np.take_along_axis(scores, top, 1)
+        top[~np.isfinite(top_scores)] = -1
+        top_scores[~np.isfinite(top_scores)] = -np.inf
+        return top, top_scores
 
     def popular(
         self, n: int = 10, exclude: np.ndarray | None = None, candidates: np.ndarray | None = None
@@ -298,7 +392,7 @@ class ALSModel:
         if exclude is not None:
             idx = self.items.numbers(exclude, missing="negative")
             scores[idx[idx >= 0]] = -np.inf
-        top = self._top(scores, n)
+        top = top_n(scores, n)
         return self.items.ids[top], self.item_damped_mean[top]
 
     def similar_items(self, movie_id: int, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
@@ -311,10 +405,18 @@ class ALSModel:
         sims = self._unit_items @ self._unit_items[row]
         sims = np.where(self._supported, sims, -np.inf)
         sims[row] = -np.inf
-        top = self._top(sims, n)
+        top = top_n(sims, n)
         return self.items.ids[top], sims[top]
 
     similar = similar_items
+
+    def _group_states(self, users: list[int], strategy: GroupStrategy) -> list[_UserState]:
+        """Each distinct member's state, after checking the strategy and that there are members."""
+        if strategy not in GROUP_STRATEGIES:
+            raise ValueError(f"strategy must be one of {', '.join(GROUP_STRATEGIES)}")
+        if not users:
+            raise ValueError("a group needs at least one member")
+        return [self._state(u) for u in dict.fromkeys(int(u) for u in users)]
 
     def recommend_group(
         self,
@@ -322,26 +424,33 @@ class ALSModel:
         n: int = 10,
         strategy: GroupStrategy = "least_misery",
         candidates: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Movies for a group: ids, group scores, and each member's predicted stars (m×n).
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Movies for a group: ids and the rank scores they were sorted by.
 
-        least_misery maximizes the lowest member's stars, average the mean, most_pleasure
-        the highest; anything any member rated is excluded.
+        The rank score is `combine_group` of the members' stars plus a tenth of the
+        popularity prior (to break near-ties); anything any member rated is excluded.
+        Use `predict_group` for the group's and each member's stars.
         """
-        if strategy not in GROUP_STRATEGIES:
-            raise ValueError(f"strategy must be one of {', '.join(GROUP_STRATEGIES)}")
-        if not users:
-            raise ValueError("a group needs at least one member")
-        states = [self._state(u) for u in dict.fromkeys(int(u) for u in users)]
-        preds = np.vstack([self._predict_rows(s) for s in states])
-        combine = {"least_misery": np.min, "average": np.mean, "most_pleasure": np.max}[strategy]
-        group = combine(preds, axis=0)
+        states = self._group_states(users, strategy)
+        group = combine_group(np.vstack([self._predict_rows(s) for s in states]), strategy)
         # popularity breaks near-ties only: a tenth of the single-user prior
         scores = np.where(self._candidate_mask(candidates), group + 0.1 * self._prior, -np.inf)
         for s in states:
             scores[s.items] = -np.inf
-        top = self._top(scores, n)
-        return self.items.ids[top], group[top], preds[:, top]
+        top = top_n(scores, n)
+        return self.items.ids[top], scores[top]
+
+    def predict_group(
+        self,
+        users: list[int],
+        movie_ids: np.ndarray | list[int],
+        strategy: GroupStrategy = "least_misery",
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Group stars per movie (n) and each distinct member's predicted stars (m×n)."""
+        states = self._group_states(users, strategy)
+        idx = self.items.numbers(movie_ids)
+        member = np.vstack([self._predict_rows(s, idx) for s in states])
+        return combine_group(member, strategy), member
 
     def explain(self, user: int, movie_id: int, n: int = 3) -> list[tuple[int, float]]:
         """The user's own ratings that pushed this prediction most, as (movie id, stars added).

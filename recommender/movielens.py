@@ -6,12 +6,12 @@ import csv
 import hashlib
 import io
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from recommender.atomic import atomic_write
 from recommender.data import Catalog, Ratings
 
 log = logging.getLogger(__name__)
@@ -106,15 +106,13 @@ def _cached(source: Path, reader: object, cache_dir: Path | None) -> Ratings:
             log.warning("ignoring unreadable cache %s: %s", cache, exc)
     ratings: Ratings = reader(source)  # type: ignore[operator]
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(f".tmp{os.getpid()}.npz")
-    np.savez(
-        tmp,
-        users=ratings.users,
-        items=ratings.items,
-        ratings=ratings.ratings,
-        timestamps=ratings.timestamps,
-    )
-    os.replace(tmp, cache)
+    arrays = {
+        "users": ratings.users,
+        "items": ratings.items,
+        "ratings": ratings.ratings,
+        "timestamps": ratings.timestamps,
+    }
+    atomic_write(cache, lambda tmp: np.savez(tmp, **arrays))
     return ratings
 
 

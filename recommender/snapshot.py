@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.als import ALSConfig, Factors
-from recommender.model import ALSModel, RankingConfig
+from recommender.als import Factors
+from recommender.atomic import atomic_write
+from recommender.config import ALSConfig, RankingConfig
+from recommender.model import ALSModel
 from recommender.vocab import Vocabulary
 
 FORMAT_VERSION = 1
@@ -34,7 +35,7 @@ def save_model(model: ALSModel, path: Path, extra: dict[str, object] | None = No
         "format": FORMAT_VERSION,
         "fingerprint": model.fingerprint,
         "config": model.config.to_dict(),
-        "ranking": vars(model.ranking).copy(),
+        "ranking": model.ranking.to_dict(),
         "rating_range": list(model.rating_range),
         "n_users": len(model.users),
         "n_items": len(model.items),
@@ -57,23 +58,10 @@ def save_model(model: ALSModel, path: Path, extra: dict[str, object] | None = No
     }
     if f.pref_user is not None and f.pref_item is not None:
         arrays["pref_user"], arrays["pref_item"] = f.pref_user, f.pref_item
-    _atomic_write(path, lambda fh: np.savez(fh, **arrays))
-    _atomic_write(
-        metadata_path(path), lambda fh: fh.write(json.dumps(meta, indent=2, default=str).encode())
-    )
+    atomic_write(path, lambda tmp: np.savez(tmp, **arrays))
+    sidecar = json.dumps(meta, indent=2, default=str).encode()
+    atomic_write(metadata_path(path), lambda tmp: tmp.write_bytes(sidecar))
     return path
-
-
-def _atomic_write(path: Path, write: object) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            write(fh)  # type: ignore[operator]
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def read_metadata(path: Path) -> dict[str, object]:

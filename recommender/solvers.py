@@ -7,13 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
-if TYPE_CHECKING:
-    from recommender.als import ALSConfig
+from recommender.config import ALSConfig
 
 CHUNK_ELEMENTS = 1 << 18  # padded (rows × width × factors) per chunk: a few MB, cache-friendly
 

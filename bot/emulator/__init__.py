@@ -1,6 +1,6 @@
 """A local Discord emulator for end-to-end tests and offline console mode.
 
-Start a `DiscordEmulator`, call `bot.endpoints.configure_endpoints(emu.api_base, emu.gateway_url)`,
+Start a `DiscordEmulator`, wrap the bot in `discord_endpoints(emu.api_base, emu.gateway_url)`,
 log the bot in, then drive it with `slash`, `click`, `select`, `send_message`, ... and assert on
 the replies and on `emu.violations` (payloads Discord would have rejected).
 """

@@ -104,12 +104,12 @@ class DiscordEmulator:
 
     @property
     def api_base(self) -> str:
-        """REST base URL to give configure_endpoints."""
+        """REST base URL to give bot.discord.endpoints.discord_endpoints."""
         return f"http://{self.host}:{self.port}{API_PREFIX}"
 
     @property
     def gateway_url(self) -> str:
-        """Gateway websocket URL to give configure_endpoints."""
+        """Gateway websocket URL to give bot.discord.endpoints.discord_endpoints."""
         return f"ws://{self.host}:{self.port}/gateway"
 
     @property

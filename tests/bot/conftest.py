@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -12,10 +14,11 @@ import pytest
 import pytest_asyncio
 
 from bot.app import running_bot
-from bot.client import MovieBot
+from bot.discord.client import MovieBot
 from bot.emulator import DiscordEmulator, Interaction, Message
 from bot.settings import Settings
-from recommender.als import ALSConfig
+from bot.store import Store
+from recommender.config import ALSConfig
 from tests.conftest import write_ml100k
 
 GUILD = 1_000_000_000_000_000_001
@@ -39,6 +42,37 @@ def e2e_settings(root: Path, **over: Any) -> Settings:
     return replace(base, **over)
 
 
+async def eventually(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    """Wait until `condition()` holds (checked every few ms); fail naming `what` after timeout."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+def store_of(bot: MovieBot) -> Store:
+    """The store a running bot's services write to (tests read it back to check persistence)."""
+    return bot.services.models.store
+
+
+class Clock:
+    """A fake clock that advances one second per reading, so orderings are deterministic."""
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self._next = itertools.count(start, 1.0)
+
+    def __call__(self) -> float:
+        return next(self._next)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """A fresh SQLite store in a temp folder on a fake clock, closed after the test."""
+    async with Store(tmp_path / "bot.db", clock=Clock()) as opened:
+        yield opened
+
+
 @dataclass
 class Harness:
     """The emulator, the running bot, and helpers to act as server members."""
@@ -47,6 +81,11 @@ class Harness:
     bot: MovieBot
     settings: Settings
     members: list[int] = field(default_factory=list)
+
+    @property
+    def store(self) -> Store:
+        """The running bot's store."""
+        return store_of(self.bot)
 
     @property
     def channel(self) -> int:

@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 
 from bot.app import running_bot
-from bot.client import MovieBot
+from bot.discord.client import MovieBot
 from bot.emulator import DiscordEmulator
 from tests.bot.conftest import ADMIN, GUILD, MANAGE_GUILD, Harness, e2e_settings
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recommender.als import ALSConfig, ALSTrainer, Factors, to_csr
+from recommender.als import ALSTrainer, Factors, to_csr
+from recommender.config import ALSConfig
 from recommender.solvers import ExplicitSolver, Plan, half_step
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recommender.als import ALSConfig
+from recommender.config import ALSConfig, RankingConfig
 from recommender.data import Ratings
-from recommender.model import ALSModel, RankingConfig
+from recommender.model import ALSModel, combine_group, top_n
 from recommender.vocab import Vocabulary
 
 
@@ -38,8 +38,9 @@ class ModelContract:
         return ALSModel.fit(taste_fixture(), cls.config, items=items, ranking=ranking)
 
     def test_recommend_excludes_rated_and_respects_n(self, model: ALSModel):
-        ids, stars = model.recommend(2, n=5)
-        assert len(ids) == 5 and len(stars) == 5
+        ids, scores = model.recommend(2, n=5)
+        assert len(ids) == 5 and len(scores) == 5
+        stars = model.predict(2, ids)
         assert not np.isin(ids, model.rated_items(2)).any()
         assert np.all((stars >= 1) & (stars <= 5))
         with_rated, _ = model.recommend(2, n=40, exclude_rated=False)
@@ -66,38 +67,143 @@ class ModelContract:
         assert np.all(ids <= 20)
         assert np.all(np.diff(sims) <= 1e-6) and sims[0] <= 1.0 + 1e-6
 
-    def test_fold_in_makes_a_new_user_count_at_once(self, model: ALSModel):
+    def test_with_user_makes_a_new_user_count_at_once(self, model: ALSModel):
         user = 123456789012345678  # a Discord snowflake
         assert not model.has_user(user)
-        model.fold_in(user, np.array([1, 2, 3, 4, 38, 39]), np.array([5, 5, 4.5, 5, 1, 0.5]))
-        ids, _ = model.recommend(user, n=5)
+        folded = model.with_user(
+            user, np.array([1, 2, 3, 4, 38, 39]), np.array([5, 5, 4.5, 5, 1, 0.5])
+        )
+        ids, _ = folded.recommend(user, n=5)
         assert np.all(ids <= 20) and not np.isin(ids, [1, 2, 3, 4]).any()
-        model.fold_in(user, np.array([38, 39, 35, 1, 2]), np.array([5, 5, 5, 1, 1]))
-        ids, _ = model.recommend(user, n=5)
+        refolded = folded.with_user(user, np.array([38, 39, 35, 1, 2]), np.array([5, 5, 5, 1, 1]))
+        ids, _ = refolded.recommend(user, n=5)
         assert np.all(ids > 20)
-        model.remove_user(user)
-        assert not model.has_user(user)
+        removed = refolded.without_user(user)
+        assert not removed.has_user(user)
+        with pytest.raises(ValueError, match="unknown user"):
+            removed.recommend(user)
+
+    def test_with_and_without_user_leave_the_original_untouched(self, model: ALSModel):
+        user = 555
+        before = model.recommend(2, n=8)
+        folded = model.with_user(user, np.array([1, 2, 3]), np.array([5.0, 5.0, 4.0]))
+        assert folded.has_user(user) and not model.has_user(user)
+        assert folded.factors is model.factors and folded.user_items is model.user_items
+        refitted = folded.with_user(2, np.array([38, 39, 40]), np.array([5.0, 5.0, 5.0]))
+        np.testing.assert_array_equal(model.rated_items(2), folded.rated_items(2))
+        np.testing.assert_array_equal(refitted.rated_items(2), [38, 39, 40])
+        gone = refitted.without_user(user).without_user(2)
+        assert not gone.has_user(user) and not gone.has_user(2)
+        assert refitted.has_user(user) and folded.has_user(user) and model.has_user(2)
+        for kept in (model, folded):
+            after = kept.recommend(2, n=8)
+            np.testing.assert_array_equal(after[0], before[0])
+            np.testing.assert_array_equal(after[1], before[1])
         with pytest.raises(ValueError, match="unknown user"):
             model.recommend(user)
 
+    def test_recommend_scores_are_the_sorted_rank_scores(self, model: ALSModel):
+        ids, scores = model.recommend(2, n=10)
+        assert len(ids) == 10 and np.all(np.diff(scores) <= 0)
+        stars = model.predict(2, ids)
+        idx = model.items.numbers(ids)
+        pref = model.preference_scores(2)
+        if pref is None:
+            counts = model.item_counts
+            prior = model.ranking.popularity_weight * np.log1p(counts) / np.log1p(counts.max())
+            expected = stars + prior[idx]
+        else:
+            expected = pref[idx] + model.ranking.stars_weight * stars
+        np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-6)
+        # the scores are not the stars (the old contract) for a model that ranks by more
+        assert not np.allclose(scores, stars)
+
+    def test_recommend_batch_matches_recommend(self, model: ALSModel):
+        snowflake = 987654321
+        folded = model.with_user(snowflake, np.array([21, 22, 23, 24]), np.array([5, 5, 4, 1.0]))
+        folded = folded.with_user(4, np.array([1, 2, 3]), np.array([1.0, 1.0, 5.0]))
+        users = [2, snowflake, 3, 4, 2]
+        ids, scores = folded.recommend_batch(users, 6)
+        assert ids.shape == scores.shape == (len(users), 6)
+        for row, user in enumerate(users):
+            want_ids, want_scores = folded.recommend(user, 6)
+            np.testing.assert_array_equal(ids[row], want_ids)
+            np.testing.assert_allclose(scores[row], want_scores, rtol=1e-5, atol=1e-6)
+        rated = model.rated_items(3)
+        best, _ = model.recommend(3, 5, exclude_rated=False)
+        ids, _ = model.recommend_batch(np.array([3]), 5, exclude_rated=False, exclude=best[:2])
+        want, _ = model.recommend(3, 5, exclude_rated=False, exclude=best[:2])
+        np.testing.assert_array_equal(ids[0], want)
+        assert not np.isin(best[:2], ids).any()
+        assert np.isin(rated, model.recommend_batch([3], 40, exclude_rated=False)[0]).any()
+
+    def test_recommend_batch_pads_short_rows_and_rejects_unknown_users(self, model: ALSModel):
+        folded = model.with_user(77, np.array([1, 2]), np.array([5.0, 4.0]))
+        ids, scores = folded.recommend_batch([2, 77], 45)  # more than there are movies
+        for row, user in enumerate([2, 77]):
+            want, _ = folded.recommend(user, 45)
+            assert 0 < len(want) < 45
+            np.testing.assert_array_equal(ids[row, : len(want)], want)
+            assert np.all(ids[row, len(want) :] == -1)
+            assert np.all(np.isneginf(scores[row, len(want) :]))
+            assert np.all(np.isfinite(scores[row, : len(want)]))
+        with pytest.raises(ValueError, match="unknown user"):
+            model.without_user(2).recommend_batch([3, 2], 5)
+        with pytest.raises(ValueError, match="unknown user"):
+            model.recommend_batch([999_999], 5)
+        assert model.recommend_batch([2, 3], 0)[0].shape == (2, 0)
+
     def test_group_least_misery_avoids_what_anyone_dislikes(self, model: ALSModel):
-        ids, group, member = model.recommend_group([2, 3], n=3, strategy="least_misery")
+        ids, _ = model.recommend_group([2, 3], n=3, strategy="least_misery")
+        group, member = model.predict_group([2, 3], ids, "least_misery")
         assert member.shape == (2, len(ids))
         np.testing.assert_allclose(group, member.min(axis=0), rtol=1e-6)
-        avg_ids, avg_group, avg_member = model.recommend_group([2, 3], n=3, strategy="average")
+        avg_ids, _ = model.recommend_group([2, 3], n=3, strategy="average")
+        avg_group, avg_member = model.predict_group([2, 3], avg_ids, "average")
         np.testing.assert_allclose(avg_group, avg_member.mean(axis=0), rtol=1e-6)
         rated = np.union1d(model.rated_items(2), model.rated_items(3))
         assert not np.isin(np.concatenate([ids, avg_ids]), rated).any()
         # the fair pick is at least as good for the unhappiest member as the average pick
         assert group[0] >= avg_member.min(axis=0)[0] - 1e-6
 
+    @pytest.mark.parametrize("strategy", ["least_misery", "average", "most_pleasure"])
+    def test_predict_group_agrees_with_recommend_group(self, model: ALSModel, strategy: str):
+        ids, scores = model.recommend_group([2, 3, 4], n=8, strategy=strategy)  # type: ignore[arg-type]
+        assert np.all(np.diff(scores) <= 0)
+        group, member = model.predict_group([2, 3, 4, 3], ids, strategy)  # type: ignore[arg-type]
+        np.testing.assert_array_equal(member[1], model.predict(3, ids))
+        assert member.shape == (3, len(ids))
+        np.testing.assert_allclose(group, combine_group(member, strategy), rtol=1e-6)  # type: ignore[arg-type]
+        # the rank score is the group's stars plus a small popularity tie-breaker
+        tie_breaker = scores - group
+        assert np.all(tie_breaker >= -1e-5)
+        assert np.all(tie_breaker <= 0.1 * model.ranking.popularity_weight + 1e-5)
+
+    def test_rated_count_and_preference_scores(self, model: ALSModel):
+        assert model.rated_count(2) == len(model.rated_items(2)) == 24
+        folded = model.with_user(31, np.array([1, 2, 3]), np.array([5.0, 5.0, 4.0]))
+        assert folded.rated_count(31) == 3
+        pref = model.preference_scores(2)
+        if model.config.implicit_factors == 0:
+            assert pref is None and folded.preference_scores(31) is None
+            return
+        assert pref is not None and pref.shape == (len(model.items),)
+        rated = np.isin(model.items.ids, model.rated_items(2))
+        assert pref[rated].mean() > pref[~rated].mean() + 0.3  # it learned who watched what
+        with pytest.raises(ValueError, match="unknown user"):
+            model.preference_scores(999_999)
+
     def test_group_input_checks(self, model: ALSModel):
         with pytest.raises(ValueError, match="strategy"):
             model.recommend_group([2, 3], strategy="dictator")  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="at least one"):
             model.recommend_group([])
-        single, _, _ = model.recommend_group([2, 2], n=3)
+        single, _ = model.recommend_group([2, 2], n=3)
         assert len(single) == 3
+        with pytest.raises(ValueError, match="strategy"):
+            model.predict_group([2], [1], strategy="dictator")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="at least one"):
+            model.predict_group([], [1])
 
     def test_explain_names_the_ratings_that_drove_a_prediction(self, model: ALSModel):
         target = next(m for m in range(1, 21) if m not in model.rated_items(2))
@@ -154,3 +260,20 @@ def test_warm_start_refit_keeps_known_rows_close():
     row_old, row_new = first.users.index(2), second.users.index(2)
     drift = np.abs(second.factors.user_factors[row_new] - first.factors.user_factors[row_old])
     assert drift.max() < 0.5
+
+
+def test_top_n_ranks_finite_scores_best_first():
+    scores = np.array([0.5, -np.inf, 3.0, np.nan, 1.0, 2.0])
+    np.testing.assert_array_equal(top_n(scores, 3), [2, 5, 4])
+    np.testing.assert_array_equal(top_n(scores, 10), [2, 5, 4, 0])
+    assert len(top_n(scores, 0)) == 0
+    assert len(top_n(np.full(4, -np.inf), 2)) == 0
+
+
+def test_combine_group_applies_each_strategy():
+    member = np.array([[1.0, 5.0, 4.0], [3.0, 2.0, 4.0]])
+    np.testing.assert_array_equal(combine_group(member, "least_misery"), [1, 2, 4])
+    np.testing.assert_array_equal(combine_group(member, "average"), [2, 3.5, 4])
+    np.testing.assert_array_equal(combine_group(member, "most_pleasure"), [3, 5, 4])
+    with pytest.raises(ValueError, match="strategy"):
+        combine_group(member, "dictator")  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender.als import ALSConfig
+from recommender.config import ALSConfig
 from recommender.model import ALSModel
 from recommender.snapshot import SnapshotError, load_model, metadata_path, save_model
 from tests.recommender.test_model import taste_fixture
@@ -30,7 +30,7 @@ def test_round_trip_preserves_predictions(model: ALSModel, tmp_path: Path):
     np.testing.assert_array_equal(loaded.predict(2, [1, 2, 3]), model.predict(2, [1, 2, 3]))
     assert loaded.recommend(3, 5)[0].tolist() == model.recommend(3, 5)[0].tolist()
     assert loaded.meta["rmse"] == 0.9
-    assert not list(path.parent.glob("*.tmp"))
+    assert sorted(f.name for f in path.parent.iterdir()) == ["m.json", "m.npz"]  # no temp files
 
 
 def test_mismatched_data_or_config_is_a_clear_error(model: ALSModel, tmp_path: Path):

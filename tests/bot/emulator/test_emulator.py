@@ -12,9 +12,9 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord.endpoints import discord_endpoints
 from bot.emulator import CommandUnavailable, DiscordEmulator, OptionError, render_message
 from bot.emulator import validate as v
-from bot.endpoints import DEFAULT_API_BASE, DEFAULT_GATEWAY, configure_endpoints
 
 GUILD_ID = 111_111
 OWNER, ALICE, BOB = 7, 42, 43
@@ -201,7 +201,8 @@ async def env() -> AsyncIterator[tuple[DiscordEmulator, TestBot]]:
     emu.add_member(GUILD_ID, ALICE, "alice")
     emu.add_member(GUILD_ID, BOB, "bob", permissions=8)
     emu.set_voice_state(GUILD_ID, ALICE, guild.voice_channel_id)
-    configure_endpoints(emu.api_base, emu.gateway_url)
+    endpoints = discord_endpoints(emu.api_base, emu.gateway_url)
+    endpoints.__enter__()
     bot = build_bot()
     task: asyncio.Task[None] | None = None
     try:
@@ -218,7 +219,7 @@ async def env() -> AsyncIterator[tuple[DiscordEmulator, TestBot]]:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, 5)
         await emu.close()
-        configure_endpoints(None, None)
+        endpoints.__exit__(None, None, None)
 
 
 # --- end to end --------------------------------------------------------------------------------
@@ -465,17 +466,6 @@ async def test_unknown_route_is_logged_404() -> None:
         async with session.get(emu.api_base + "/users/@me") as resp:
             assert resp.status == 401
     assert emu.unknown_routes == ["GET /api/v10/guilds/1/bans"]
-
-
-def test_configure_endpoints_and_restore() -> None:
-    configure_endpoints("http://127.0.0.1:1/api/v10/", "ws://127.0.0.1:1/gateway")
-    try:
-        assert discord.http.Route.BASE == "http://127.0.0.1:1/api/v10"
-        assert str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY) == "ws://127.0.0.1:1/gateway"
-    finally:
-        configure_endpoints(None, None)
-    assert discord.http.Route.BASE == DEFAULT_API_BASE == "https://discord.com/api/v10"
-    assert discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY == DEFAULT_GATEWAY
 
 
 def test_render_message() -> None:

@@ -1,0 +1,351 @@
+"""The model server: the serving model, instant fold-in of members, refits in a worker, swap.
+
+Members live in the model under keys from `MemberKeys`. The serving model is never changed
+in place: a fold-in or a removal makes a new model object sharing the fitted arrays, and
+the reference is replaced with no await in between, so a reader always sees one whole model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import numpy as np
+
+from bot.core.keys import MemberKeys
+from bot.core.refit import (
+    FitJob,
+    FitResult,
+    ProcessFitRunner,
+    promote_snapshot,
+    run_fit,
+    snapshot_matches,
+    write_member_ratings,
+)
+from bot.settings import Settings
+from bot.store import Store
+from recommender.data import Catalog
+from recommender.datasets import load_dataset, rating_counts
+from recommender.model import ALSModel
+from recommender.movielens import MovieLens
+from recommender.snapshot import SnapshotError, load_model
+from recommender.titles import TitleIndex
+
+log = logging.getLogger(__name__)
+
+FitRunner = Callable[[FitJob], Awaitable[FitResult]]
+MAX_BACKOFF = 3600.0
+FORGET_REFIT_DELAY = 10.0  # seconds: a forgotten member leaves the snapshot files this soon
+
+
+class DatasetMismatch(RuntimeError):
+    """The database was made with another MovieLens dataset than the one configured."""
+
+
+class ModelServer:
+    """Serves one fitted model plus folded-in members. `await start()`, use, `await close()`."""
+
+    def __init__(self, settings: Settings, store: Store, runner: FitRunner | None = None):
+        self.settings = settings
+        self.store = store
+        self.runner: FitRunner = runner or ProcessFitRunner()
+        self.ml: MovieLens | None = None
+        self.titles: TitleIndex | None = None
+        self._model: ALSModel | None = None
+        self.generation = 0  # fitted models served so far (fold-ins do not count)
+        self._seq = 0
+        self._fit_seq = 0
+        self._dirty: dict[int, int] = {}  # member id -> seq of its last change
+        self._forgotten: dict[int, int] = {}
+        self._refit_task: asyncio.Task[bool] | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self.failures = 0  # refits failed in a row (drives the retry backoff)
+        self.checks = 0  # times the refit loop decided whether a refit was due
+        self._next_refit_at: float | None = None
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._purge_due = False  # a member was forgotten: refit soon, whatever the change count
+        self._carried = 0  # changes from before this process started, not yet in a fit
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def model(self) -> ALSModel:
+        """The serving model; RuntimeError before the first model is ready."""
+        if self._model is None:
+            raise RuntimeError("the model is not ready yet")
+        return self._model
+
+    @property
+    def ready(self) -> bool:
+        """Whether a model is serving."""
+        return self._model is not None
+
+    @property
+    def catalog(self) -> Catalog:
+        """The movie catalog (after start)."""
+        if self.ml is None:
+            raise RuntimeError("model server not started")
+        return self.ml.catalog
+
+    @property
+    def snapshot_path(self) -> Path:
+        """Where the serving model's snapshot lives."""
+        return self.settings.model_dir / f"{self.settings.dataset}.npz"
+
+    async def start(self, periodic: bool = True) -> None:
+        """Load data and a matching snapshot (or fit one), fold in members, then serve."""
+        s = self.settings
+        bound = await self.store.bind_dataset(s.dataset)
+        if bound != s.dataset:
+            raise DatasetMismatch(
+                f"{s.database_path} holds ratings of {bound} movies, but DATASET is {s.dataset}; "
+                f"movie ids differ between datasets. Use DATASET={bound} or another DATABASE_PATH."
+            )
+        self.ml = await asyncio.to_thread(load_dataset, s.dataset, s.data_dir, s.movielens_dir)
+        self.titles = await asyncio.to_thread(TitleIndex, self.ml.catalog, rating_counts(self.ml))
+        model = await self._load_snapshot()
+        if model is None:
+            if not await self._refit_now():
+                raise RuntimeError("initial model fit failed; see the log")
+        else:
+            self._model = await self._sync_members(model)
+            self.generation += 1
+            # changes made before a restart still count toward the next refit
+            self._carried = await self.store.fits.changes_since_fit()
+        self._schedule_next()
+        if periodic:
+            self._loop_task = asyncio.create_task(self._refit_loop(), name="refit-loop")
+
+    async def _load_snapshot(self) -> ALSModel | None:
+        """The snapshot on disk if it was fitted on this data with these settings."""
+        path = self.snapshot_path
+        base = self.ml.ratings.fingerprint() if self.ml else ""
+        if path.is_file() and snapshot_matches(path, base, self.settings.als):
+            try:
+                return await asyncio.to_thread(load_model, path)
+            except (SnapshotError, OSError) as exc:
+                log.warning("snapshot %s unusable, refitting: %s", path, exc)
+        elif path.exists():
+            log.warning("snapshot %s does not match data/settings; refitting", path)
+        return None
+
+    async def close(self) -> None:
+        """Stop the refit loop and wait for a running refit to end."""
+        for task in (self._loop_task, self._refit_task):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def _sync_members(self, model: ALSModel) -> ALSModel:
+        """Make a freshly loaded model agree with the store: fold in or remove members."""
+        users, _, _ = await self.store.ratings.all_ratings()
+        current = {int(u) for u in np.unique(users)}
+        for member in MemberKeys.members_in(model.users.ids):
+            if member not in current:
+                model = model.without_user(MemberKeys.key(member))
+        for member in current:
+            model, _ = await self._fold(model, member)
+        return model
+
+    async def _fold(self, model: ALSModel, member: int) -> tuple[ALSModel, int]:
+        """`model` with one member re-solved from all their committed ratings, and their count."""
+        ids, stars = await self._member_ratings(member)
+        return _with_member(model, member, ids, stars), len(ids)
+
+    async def _member_ratings(self, member: int) -> tuple[np.ndarray, np.ndarray]:
+        """A member's committed ratings as (movie ids, stars)."""
+        rows = await self.store.ratings.user_ratings(member)
+        ids = np.array([r.movie_id for r in rows], dtype=np.int64)
+        return ids, np.array([r.stars for r in rows], dtype=np.float32)
+
+    # -------------------------------------------------------------------- changes
+    def member_lock(self, member: int) -> asyncio.Lock:
+        """One lock per member: a commit and its fold-in never interleave with another change."""
+        return self._locks.setdefault(int(member), asyncio.Lock())
+
+    async def changed(self, member: int) -> int:
+        """Count a committed change and fold the member in; returns their number of ratings.
+
+        Call holding `member_lock(member)`, right after the change committed.
+        """
+        self._seq += 1
+        self._dirty[int(member)] = self._seq
+        ids, stars = await self._member_ratings(int(member))
+        if self._model is not None:  # no await between reading and replacing the model
+            self._model = _with_member(self._model, int(member), ids, stars)
+        return len(ids)
+
+    def forgotten(self, member: int) -> None:
+        """Drop a member whose data was deleted from the serving model, and purge soon.
+
+        Call holding `member_lock(member)`, right after the deletion committed.
+        """
+        self._seq += 1
+        self._forgotten[int(member)] = self._seq
+        self._dirty.pop(int(member), None)
+        if self._model is not None:
+            self._model = self._model.without_user(MemberKeys.key(member))
+        self._purge_due = True
+        self.refit_soon(FORGET_REFIT_DELAY)
+
+    # ---------------------------------------------------------------------- refit
+    @property
+    def pending_changes(self) -> int:
+        """Rating changes since the data of the serving model was taken (across restarts)."""
+        return self._carried + self._seq - self._fit_seq
+
+    @property
+    def purge_due(self) -> bool:
+        """Whether a forgotten member may still be in the snapshot on disk."""
+        return self._purge_due
+
+    @property
+    def next_refit_in(self) -> float | None:
+        """Seconds until the refit loop next checks (None before start)."""
+        if self._next_refit_at is None:
+            return None
+        return max(0.0, self._next_refit_at - time.time())
+
+    @property
+    def refitting(self) -> bool:
+        """Whether a refit is running now."""
+        return self._refit_task is not None and not self._refit_task.done()
+
+    def refit(self) -> asyncio.Task[bool]:
+        """Start a refit, or return the one already running (only one at a time)."""
+        if self._refit_task is None or self._refit_task.done():
+            self._refit_task = asyncio.create_task(self._refit_now(), name="refit")
+        return self._refit_task
+
+    def refit_soon(self, delay: float = 0.0) -> None:
+        """Have the refit loop check within `delay` seconds (sooner if already due)."""
+        self._next_refit_at = min(self._next_refit_at or math.inf, time.time() + delay)
+        self._wake.set()
+
+    async def _refit_now(self) -> bool:
+        """Fit in the worker, swap the model, fold in what changed meanwhile; never raises."""
+        t0 = time.perf_counter()
+        fit_id: int | None = None
+        error: str | None = None
+        handoff = self.settings.model_dir / "discord-ratings.npz"
+        try:
+            start_seq = self._seq
+            purge = self._purge_due
+            club = int((await self.store.ratings.stats())["ratings"])
+            fit_id = await self.store.fits.fit_started(
+                club + (len(self.ml.ratings) if self.ml else 0)
+            )
+            users, items, stars = await self.store.ratings.all_ratings()
+            await asyncio.to_thread(
+                write_member_ratings, handoff, MemberKeys.keys(users), items, stars
+            )
+            result = await self.runner(self._job(handoff))
+            model = await asyncio.to_thread(load_model, result.snapshot)
+            await self._swap(model, start_seq)
+            await asyncio.to_thread(promote_snapshot, result.snapshot, self.snapshot_path)
+            if purge and not any(q > start_seq for q in self._forgotten.values()):
+                self._purge_due = False
+            await self.store.fits.fit_finished(fit_id, result.rmse, result.seconds, "ok", None)
+            self.failures = 0
+            log.info("refit done in %.1fs, rmse %.4f", result.seconds, result.rmse or math.nan)
+        except asyncio.CancelledError:
+            if fit_id is not None:
+                elapsed = time.perf_counter() - t0
+                await self.store.fits.fit_finished(fit_id, None, elapsed, "failed", "cancelled")
+            raise
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.exception("refit failed; the previous model keeps serving")
+            self.failures += 1
+            if fit_id is not None:
+                with contextlib.suppress(Exception):
+                    elapsed = time.perf_counter() - t0
+                    await self.store.fits.fit_finished(fit_id, None, elapsed, "failed", error)
+        finally:
+            handoff.unlink(missing_ok=True)  # it holds every member's ratings: never keep it
+        self._schedule_next()
+        return error is None
+
+    def _job(self, handoff: Path) -> FitJob:
+        """The worker's job: it writes a candidate snapshot, promoted only after the swap."""
+        s = self.settings
+        return FitJob(
+            s.dataset,
+            s.data_dir,
+            s.movielens_dir,
+            handoff,
+            s.als,
+            self.snapshot_path.with_name(f"{s.dataset}.next.npz"),
+            self.snapshot_path if self._model is not None else None,
+            s.refit_memory_limit_mb,
+        )
+
+    async def _swap(self, model: ALSModel, start_seq: int) -> None:
+        """Serve the new model after replaying every change made since its data was read.
+
+        Members are re-folded until none changed after their last fold; removals of members
+        forgotten meanwhile happen right before the swap, with no await in between.
+        """
+        folded: dict[int, int] = {}
+        while True:
+            todo = [u for u, q in self._dirty.items() if q > start_seq and folded.get(u, -1) < q]
+            if not todo:
+                break
+            for member in todo:
+                async with self.member_lock(member):
+                    seq = self._dirty.get(member, 0)
+                    model, _ = await self._fold(model, member)
+                    folded[member] = seq
+        for member, seq in self._forgotten.items():
+            if seq > start_seq and self._dirty.get(member, -1) < seq:
+                model = model.without_user(MemberKeys.key(member))
+        self._model = model
+        self.generation += 1
+        self._fit_seq = start_seq
+        self._carried = 0
+        self._dirty = {u: q for u, q in self._dirty.items() if q > start_seq}
+        self._forgotten = {u: q for u, q in self._forgotten.items() if q > start_seq}
+
+    def _schedule_next(self) -> None:
+        delay = self.settings.refit_interval
+        if self.failures:
+            delay = min(MAX_BACKOFF, 30.0 * 2 ** (self.failures - 1))
+        self._next_refit_at = time.time() + delay
+
+    async def _refit_loop(self) -> None:
+        """Refit when due and enough ratings changed (or to retry a failure, with backoff)."""
+        while True:
+            wait = 1.0 if self._next_refit_at is None else self._next_refit_at - time.time()
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), max(0.0, min(wait, 60.0)))
+            if self._next_refit_at is None or time.time() < self._next_refit_at:
+                continue
+            try:
+                enough = self.pending_changes >= self.settings.refit_min_changes
+                due = self.failures > 0 or self._purge_due or enough
+                if due and not self.refitting:
+                    await self.refit()
+                else:
+                    self._schedule_next()
+            except Exception:  # the loop must outlive any single failure
+                log.exception("refit check failed; trying again later")
+                self._schedule_next()
+            self.checks += 1
+
+
+def _with_member(model: ALSModel, member: int, ids: np.ndarray, stars: np.ndarray) -> ALSModel:
+    """`model` with the member's row solved from these ratings (removed when there are none)."""
+    key = MemberKeys.key(member)
+    return model.with_user(key, ids, stars) if len(ids) else model.without_user(key)
+
+
+def fit_in_thread(job: FitJob) -> Awaitable[FitResult]:
+    """Runner that fits in a worker thread instead of a process (benchmark comparison)."""
+    return asyncio.to_thread(run_fit, job)

@@ -1,0 +1,181 @@
+"""Model refits in a worker process: the event loop never waits on ALS, and an out-of-memory
+fit takes down only the worker. Big arrays travel through files, not pickles."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import resource
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import numpy as np
+
+from recommender.atomic import atomic_write
+from recommender.config import ALSConfig
+from recommender.data import Ratings
+from recommender.datasets import load_dataset
+from recommender.evaluate import error_metrics
+from recommender.model import ALSModel
+from recommender.snapshot import load_model, metadata_path, read_metadata, save_model
+from recommender.vocab import Vocabulary
+
+log = logging.getLogger(__name__)
+
+HOLDOUT_FRACTION = 0.02
+
+
+@dataclass(frozen=True)
+class FitJob:
+    """Everything a worker needs to produce a snapshot; all of it cheap to pickle."""
+
+    dataset: str
+    data_dir: Path
+    movielens_dir: Path | None
+    member_ratings: Path
+    config: ALSConfig
+    snapshot: Path
+    warm_start: Path | None = None
+    memory_limit_mb: int = 0
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """What a finished fit reports back: where the snapshot is and how it scored."""
+
+    snapshot: Path
+    ratings_used: int
+    rmse: float | None
+    seconds: float
+
+
+def write_member_ratings(
+    path: Path, keys: np.ndarray, items: np.ndarray, stars: np.ndarray
+) -> None:
+    """Hand the members' ratings (under their model keys) to the worker as an .npz file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(
+        path,
+        lambda tmp: np.savez(
+            tmp, users=keys.astype(np.int64), items=items.astype(np.int32), stars=stars
+        ),
+    )
+
+
+def promote_snapshot(candidate: Path, serving: Path) -> None:
+    """Make a fitted candidate snapshot (and its JSON sidecar) the serving one, atomically."""
+    os.replace(metadata_path(candidate), metadata_path(serving))
+    os.replace(candidate, serving)
+
+
+def blend(base: Ratings, member_keys: np.ndarray, items: np.ndarray, stars: np.ndarray) -> Ratings:
+    """MovieLens rows plus members' rows (under their model keys), weight 1 each."""
+    extra = Ratings.build(member_keys.astype(np.int64), items, stars)
+    return base.concat(extra)
+
+
+def run_fit(job: FitJob) -> FitResult:
+    """Worker entry point: load data, hold out 2% of MovieLens, fit, score, snapshot."""
+    start = time.perf_counter()
+    if job.memory_limit_mb > 0:
+        limit = job.memory_limit_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    ml = load_dataset(job.dataset, job.data_dir, job.movielens_dir, progress=False)
+    with np.load(job.member_ratings) as z:
+        d_users, d_items, d_stars = z["users"], z["items"], z["stars"]
+    rng = np.random.default_rng(job.config.seed)
+    held = rng.random(len(ml.ratings)) < HOLDOUT_FRACTION
+    train = blend(ml.ratings.subset(~held), d_users, d_items, d_stars)
+    init = None
+    if job.warm_start is not None and job.warm_start.is_file():
+        try:
+            init = load_model(job.warm_start, expect_config=job.config)
+        except (ValueError, OSError) as exc:
+            log.warning("not warm-starting from %s: %s", job.warm_start, exc)
+    items = Vocabulary(ml.catalog.movie_ids)
+    model = ALSModel.fit(train, job.config, items=items, init=init)
+    rmse, _ = error_metrics(model, ml.ratings.subset(held))
+    seconds = time.perf_counter() - start
+    save_model(
+        model,
+        job.snapshot,
+        extra={
+            "base_fingerprint": ml.ratings.fingerprint(),
+            "dataset": job.dataset,
+            "rmse": rmse,
+            "discord_ratings": len(d_users),
+            "total_seconds": round(seconds, 3),
+        },
+    )
+    return FitResult(job.snapshot, len(train), rmse, seconds)
+
+
+def snapshot_matches(path: Path, base_fingerprint: str, config: ALSConfig) -> bool:
+    """Whether a snapshot was fitted on this MovieLens data with these hyperparameters."""
+    try:
+        meta = read_metadata(path)
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring unreadable snapshot %s: %s", path, exc)
+        return False
+    return meta.get("base_fingerprint") == base_fingerprint and meta.get("config") == (
+        config.to_dict()
+    )
+
+
+class WorkerError(RuntimeError):
+    """The refit worker failed or died; the message says how."""
+
+
+def _worker_main(job: FitJob, conn: Connection) -> None:
+    """Child process entry: run the fit and send back (ok, result or error text)."""
+    try:
+        conn.send((True, run_fit(job)))
+    except BaseException as exc:  # report everything, MemoryError included
+        conn.send((False, f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+class ProcessFitRunner:
+    """Runs each fit in a fresh spawned process, so memory is returned after every refit.
+
+    Starting the child (fork/exec of a large parent) and waiting for it happen on helper
+    threads, so the event loop never blocks; cancelling the refit kills the child at once.
+    """
+
+    def __init__(self) -> None:
+        self._context = multiprocessing.get_context("spawn")
+        self.process: multiprocessing.process.BaseProcess | None = None  # the latest child
+
+    async def __call__(self, job: FitJob) -> FitResult:
+        """Fit in a child process; WorkerError if the child fails or dies."""
+        receive, send = self._context.Pipe(duplex=False)
+        process = self._context.Process(target=_worker_main, args=(job, send), daemon=True)
+        self.process = process
+        try:
+            await asyncio.to_thread(process.start)
+            send.close()  # the child holds the only writer: its death ends our recv
+            ok, payload = await asyncio.to_thread(_receive, receive, process)
+        except BaseException:
+            if process.is_alive():
+                process.kill()
+            raise
+        finally:
+            receive.close()
+            await asyncio.to_thread(process.join, 10)
+        if not ok:
+            raise WorkerError(str(payload))
+        return payload
+
+
+def _receive(conn: Connection, process: multiprocessing.process.BaseProcess) -> tuple:
+    """Block (on a helper thread) for the child's answer; a dead child is a WorkerError."""
+    try:
+        return conn.recv()
+    except (EOFError, OSError):
+        process.join(5)
+        raise WorkerError(f"refit worker died (exit code {process.exitcode})") from None

@@ -1,0 +1,44 @@
+"""All services built in one place over one store: what the Discord layer is given."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.card_sessions import CardSessions
+from bot.core.model_server import FitRunner, ModelServer
+from bot.core.movie_nights import MovieNights
+from bot.core.queries import Queries
+from bot.core.ratings import RatingsService
+from bot.settings import Settings
+from bot.store import Store
+
+
+@dataclass(frozen=True)
+class Services:
+    """The bot's services; `build` wires them, `start`/`close` run the model server."""
+
+    models: ModelServer
+    ratings: RatingsService
+    queries: Queries
+    cards: CardSessions
+    nights: MovieNights
+
+    @classmethod
+    def build(cls, settings: Settings, store: Store, runner: FitRunner | None = None) -> Services:
+        """Every service over the same store and model server."""
+        models = ModelServer(settings, store, runner)
+        return cls(
+            models=models,
+            ratings=RatingsService(store, models),
+            queries=Queries(store, models),
+            cards=CardSessions(store),
+            nights=MovieNights(store),
+        )
+
+    async def start(self, periodic: bool = True) -> None:
+        """Load the data and a model, then refit periodically (when `periodic`)."""
+        await self.models.start(periodic)
+
+    async def close(self) -> None:
+        """Stop background refits."""
+        await self.models.close()

@@ -1,0 +1,136 @@
+"""The discord.py client: services injected, components and extensions in setup_hook."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import re
+from pathlib import Path
+
+import discord
+from discord.ext import commands
+
+from bot.core.services import Services
+from bot.discord.cards import CARD_ID, RATE_MORE_ID, CardButton, RateMoreButton
+from bot.discord.errors import MovieTree
+from bot.discord.polls import CLOSE_ID, VOTE_ID, CloseButton, VoteButton
+from bot.discord.views import is_claimed
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EXPIRED = "This menu has expired. Run the command again to get a fresh one."
+
+EXTENSIONS = (
+    "bot.discord.cogs.ratings",
+    "bot.discord.cogs.discover",
+    "bot.discord.cogs.admin",
+    "bot.discord.cogs.onboarding",
+    "bot.discord.cogs.chat",
+    "bot.discord.cogs.movienight",
+)
+# Buttons that survive restarts: all their state is in the custom id (and the store).
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[discord.ui.Button]], ...] = (
+    CardButton,
+    RateMoreButton,
+    VoteButton,
+    CloseButton,
+)
+_DYNAMIC_IDS = tuple(re.compile(t) for t in (CARD_ID, RATE_MORE_ID, VOTE_ID, CLOSE_ID))
+
+
+def minimal_intents() -> discord.Intents:
+    """No privileged intents: slash commands need none; mentions and DMs carry content anyway."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.dm_messages = True
+    intents.voice_states = True
+    return intents
+
+
+class MovieBot(commands.Bot):
+    """The movie club bot. Settings and services come in; nothing is global."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        services: Services,
+        *,
+        extensions: tuple[str, ...] = EXTENSIONS,
+        start_services: bool = True,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=minimal_intents(),
+            tree_cls=MovieTree,
+            allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True),
+        )
+        self.settings = settings
+        self.services = services
+        self._extensions = extensions
+        self._start_services = start_services
+
+    async def setup_hook(self) -> None:
+        """Start the services, register restart-proof buttons and one extension per feature."""
+        if self._start_services:
+            await self.services.start()
+        self.add_dynamic_items(*DYNAMIC_ITEMS)
+        for ext in self._extensions:
+            await self.load_extension(ext)
+        await self.sync_commands()
+
+    async def on_message(self, message: discord.Message) -> None:
+        """No prefix commands; the chat extension listens for messages itself."""
+
+    async def on_interaction(self, interaction: discord.Interaction[MovieBot]) -> None:
+        """Answer clicks that no live view or restart-proof button handles ("expired").
+
+        discord.py dispatches a click to its view before this event, and the view's first
+        step (its interaction check, which marks the click claimed) runs before ours.
+        """
+        if interaction.type != discord.InteractionType.component:
+            return
+        custom_id = str((interaction.data or {}).get("custom_id", ""))
+        handled = is_claimed(interaction) or any(p.fullmatch(custom_id) for p in _DYNAMIC_IDS)
+        if not handled and not interaction.response.is_done():
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.response.send_message(EXPIRED, ephemeral=True)
+        self.dispatch("click_checked", interaction, not handled)
+
+    def commands_digest(self) -> str:
+        """A hash of the command definitions, to skip needless global syncs."""
+        payload = [c.to_dict(self.tree) for c in self.tree.get_commands()]
+        blob = json.dumps(sorted(payload, key=lambda c: c["name"]), sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    @property
+    def _digest_file(self) -> Path:
+        return self.settings.data_dir / "commands.sha256"
+
+    async def sync_commands(self, force: bool = False) -> str:
+        """Sync to DEV_GUILD_ID at once, else globally only when definitions changed."""
+        if self.settings.dev_guild_id:
+            guild = discord.Object(id=self.settings.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to guild %s", len(synced), guild.id)
+            return "guild"
+        digest = self.commands_digest()
+        stored = self._digest_file.read_text().strip() if self._digest_file.is_file() else ""
+        if not force and stored == digest:
+            log.info("command definitions unchanged; skipping global sync")
+            return "unchanged"
+        synced = await self.tree.sync()
+        self._digest_file.parent.mkdir(parents=True, exist_ok=True)
+        self._digest_file.write_text(digest)
+        log.info("synced %d commands globally", len(synced))
+        return "global"
+
+    async def close(self) -> None:
+        """Stop the services' background work, then disconnect."""
+        await self.services.close()
+        await super().close()

@@ -1,0 +1,202 @@
+"""Talking to the bot: mention it (or DM it) to rate, get picks, or find similar movies.
+
+Works without the privileged message-content intent: Discord includes the content of
+messages that mention the bot and of direct messages.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord.ext import commands
+
+from bot.core.chat_parse import ChatRequest, parse
+from bot.discord.cards import rate_more_view
+from bot.discord.client import MovieBot
+from bot.discord.interaction import Interaction
+from bot.discord.render import picks_embed, similar_embed, stars_text
+from bot.discord.text import plural
+from bot.discord.views import DidYouMeanView, OwnedView
+from recommender.data import Movie
+
+log = logging.getLogger(__name__)
+
+HELP = (
+    "I'm the movie club bot. Mention me with things like:\n"
+    "• `se7en 4.5` or `I'd give the shawshank redemption 5 stars` to rate\n"
+    "• `recommend me something`\n"
+    "• `something like alien`\n"
+    "• `what did I rate`\n"
+    "Or use the slash commands: `/rate`, `/recommend`, `/similar`, `/onboard`, `/movienight`."
+)
+
+
+class StarsView(OwnedView):
+    """Ask for the stars of a movie: whole stars as buttons, half stars in a menu."""
+
+    def __init__(self, owner_id: int, movie: Movie) -> None:
+        super().__init__(owner_id)
+        self.movie = movie
+        for n in range(1, 6):
+            button: discord.ui.Button = discord.ui.Button(
+                label="★" * n, style=discord.ButtonStyle.primary, custom_id=f"stars:{n}"
+            )
+            button.callback = self._pressed(float(n))  # type: ignore[method-assign]
+            self.add_item(button)
+        options = [
+            discord.SelectOption(label=stars_text(v / 2), value=str(v / 2)) for v in range(1, 11)
+        ]
+        menu: discord.ui.Select = discord.ui.Select(
+            placeholder="Half stars…", options=options, custom_id="stars:half"
+        )
+        menu.callback = self._selected  # type: ignore[method-assign]
+        self.menu = menu
+        self.add_item(menu)
+
+    def _pressed(self, stars: float):
+        async def pressed(interaction: Interaction) -> None:
+            await save_rating(interaction, self.movie, stars)
+            self.stop()
+
+        return pressed
+
+    async def _selected(self, interaction: Interaction) -> None:
+        await save_rating(interaction, self.movie, float(self.menu.values[0]))
+        self.stop()
+
+
+async def save_rating(interaction: Interaction, movie: Movie, stars: float) -> None:
+    """Store a rating picked with buttons and update the asking message."""
+    ratings = interaction.client.services.ratings
+    result = await ratings.rate(interaction.user.id, movie.movie_id, stars, "chat")
+    count = plural(result.rated_count, "movie")
+    text = f"Rated **{movie.title}**: {stars_text(stars)} (you've rated {count})."
+    if interaction.response.is_done():
+        await interaction.edit_original_response(content=text, view=None)
+    else:
+        await interaction.response.edit_message(content=text, view=None)
+
+
+class Chat(commands.Cog):
+    """Answers mentions and direct messages."""
+
+    def __init__(self, bot: MovieBot) -> None:
+        self.bot = bot
+        self.ratings = bot.services.ratings
+        self.queries = bot.services.queries
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """Reply to DMs and to guild messages that mention the bot; ignore everything else."""
+        me = self.bot.user
+        if message.author.bot or me is None or message.author.id == me.id:
+            return
+        if message.guild is not None and me not in message.mentions:
+            return
+        try:
+            await self.answer(message, parse(message.content))
+        except Exception:
+            log.exception("chat reply failed for message %s", message.id)
+            await message.reply("Sorry, something went wrong on my side. Please try again.")
+
+    async def answer(self, message: discord.Message, request: ChatRequest) -> None:
+        """Do what the message asked and reply in the same channel."""
+        user = message.author.id
+        if request.intent == "recommend":
+            picks, cold = await self.queries.recommend(user, 5)
+            title = "Popular, well-loved movies" if cold else f"Picks for {message.author.name}"
+            hint = "Rate a few movies so I can learn your taste." if cold else None
+            embed = picks_embed(title, picks, hint)
+            if cold:
+                await message.reply(embed=embed, view=rate_more_view())
+            else:
+                await self._privately(message, embed=embed)
+        elif request.intent == "similar":
+            await self._with_title(message, request.title, self._similar)
+        elif request.intent == "myratings":
+            await self._my_ratings(message)
+        elif request.intent == "rate":
+            await self._rate(message, request)
+        else:
+            await message.reply(HELP)
+
+    async def _privately(self, message: discord.Message, **reply: object) -> None:
+        """Personal answers (picks citing the user's ratings) go by DM when asked in a server."""
+        if message.guild is None:
+            await message.reply(**reply)  # type: ignore[arg-type]
+            return
+        try:
+            await message.author.send(**reply)  # type: ignore[arg-type]
+            await message.reply("I sent your picks to you in a direct message.")
+        except discord.HTTPException:
+            await message.reply("I couldn't DM you; use `/recommend` to see your picks privately.")
+
+    async def _similar(self, message: discord.Message, movie: Movie) -> None:
+        await message.reply(embed=similar_embed(movie, self.queries.similar(movie.movie_id, 8)))
+
+    async def _my_ratings(self, message: discord.Message) -> None:
+        rows = await self.queries.ratings_of(message.author.id, limit=15)
+        if not rows:
+            await message.reply("You haven't rated anything yet. Try `se7en 4.5`!")
+            return
+        total = await self.queries.rating_count(message.author.id)
+        lines = [f"{stars_text(r.stars)} · {self.queries.movie(r.movie_id).title}" for r in rows]
+        more = f"\n…and {total - len(rows)} more: `/myratings`" if total > len(rows) else ""
+        text = f"Your latest ratings ({total} in all):\n" + "\n".join(lines) + more
+        if message.guild is None:
+            await message.reply(text)
+            return
+        try:
+            await message.author.send(text)
+            await message.reply("I sent your ratings to you in a direct message.")
+        except discord.HTTPException:
+            await message.reply("I couldn't DM you; use `/myratings` to see them privately.")
+
+    async def _rate(self, message: discord.Message, request: ChatRequest) -> None:
+        query = request.title
+        stars = request.stars
+        if request.bare_number and stars is not None:
+            # "toy story 2": a sequel's title, or Toy Story at 2 stars? ask if both exist
+            whole = self.queries.resolve(f"{query} {stars:g}").movie
+            alone = self.queries.resolve(query).movie
+            if whole is not None and (alone is None or whole.movie_id != alone.movie_id):
+                stars = None
+                query = f"{query} {request.stars:g}"
+
+        async def rate(msg: discord.Message, movie: Movie) -> None:
+            if stars is None:
+                view = StarsView(msg.author.id, movie)
+                await msg.reply(f"How many stars for **{movie.title}**?", view=view)
+                return
+            result = await self.ratings.rate(msg.author.id, movie.movie_id, stars, "chat")
+            text = f"Rated **{movie.title}**: {stars_text(stars)}"
+            if result.previous is not None and result.previous != stars:
+                text += f" (was {result.previous:g})"
+            await msg.reply(text + f". You've rated {plural(result.rated_count, 'movie')}.")
+
+        await self._with_title(message, query, rate)
+
+    async def _with_title(self, message: discord.Message, text: str, then) -> None:
+        """Continue with the movie the text names, or ask which one with buttons."""
+        found = self.queries.resolve(text)
+        if found.movie is not None:
+            await then(message, self.queries.movie(found.movie.movie_id))
+            return
+        if not found.candidates:
+            shown = discord.utils.escape_markdown(text[:80])
+            await message.reply(f"I don't know a movie called “{shown}”. {HELP.splitlines()[1]}")
+            return
+
+        async def picked(interaction: Interaction, movie: Movie) -> None:
+            await interaction.response.edit_message(content=f"**{movie.title}** it is.", view=None)
+            await then(message, movie)
+
+        view = DidYouMeanView(message.author.id, found.candidates, picked)
+        shown = discord.utils.escape_markdown(text[:80])
+        await message.reply(f"Which movie do you mean by “{shown}”?", view=view)
+
+
+async def setup(bot: MovieBot) -> None:
+    """Extension entry point."""
+    await bot.add_cog(Chat(bot))

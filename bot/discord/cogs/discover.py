@@ -1,0 +1,123 @@
+"""Discovery commands: /recommend, /similar, /movie."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.cards import rate_more_view
+from bot.discord.checks import per_user
+from bot.discord.client import MovieBot
+from bot.discord.errors import UserFacingError
+from bot.discord.interaction import Interaction
+from bot.discord.movie_option import MovieArg, with_movie
+from bot.discord.render import movie_embed, picks_embed, similar_embed
+from recommender.data import Movie
+
+COLD_START_HINT = (
+    "These are crowd favourites. Rate a few movies (`/rate` or `/onboard`) "
+    "and I'll learn your taste."
+)
+
+
+class Discover(commands.Cog):
+    """Finding movies to watch."""
+
+    def __init__(self, bot: MovieBot) -> None:
+        self.bot = bot
+        self.queries = bot.services.queries
+
+    @app_commands.command(name="recommend")
+    @app_commands.checks.cooldown(5, 10.0, key=per_user)
+    async def recommend(
+        self,
+        interaction: Interaction,
+        count: app_commands.Range[int, 1, 20] = 10,
+        genre: str | None = None,
+    ) -> None:
+        """Your personal top picks, with why.
+
+        Args:
+            count: How many movies (1-20).
+            genre: Only movies of this genre.
+        """
+        genre = self.known_genre(genre)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        picks, cold = await self.queries.recommend(interaction.user.id, count, genre)
+        if cold:
+            title = "Popular, well-loved movies" + (f" · {genre}" if genre else "")
+            embed = picks_embed(title, picks, COLD_START_HINT)
+        else:
+            title = f"Picks for {interaction.user.display_name}"
+            if genre:
+                title += f" · {genre}"
+            embed = picks_embed(title, picks, "≈ predicted stars for you")
+        await interaction.edit_original_response(embed=embed, view=rate_more_view())
+
+    def known_genre(self, typed: str | None) -> str | None:
+        """The catalog's spelling of a typed genre (None for none); UserFacingError if unknown."""
+        if typed is None or not typed.strip():
+            return None
+        wanted = typed.strip().lower()
+        names = self.queries.genre_names
+        for name in names:
+            if name.lower() == wanted:
+                return name
+        shown = discord.utils.escape_markdown(typed.strip()[:50])
+        raise UserFacingError(
+            f"I don't know the genre “{shown}”. Pick one from the list: {', '.join(names)}."
+        )
+
+    @recommend.autocomplete("genre")
+    async def genre_autocomplete(
+        self, interaction: Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """The catalog's genres that start with or contain what was typed."""
+        typed = (current or "").strip().lower()
+        hits = [g for g in self.queries.genre_names if typed in g.lower()]
+        return [app_commands.Choice(name=g, value=g) for g in hits[:25]]
+
+    @app_commands.command(name="similar")
+    @app_commands.checks.cooldown(5, 10.0, key=per_user)
+    async def similar(
+        self,
+        interaction: Interaction,
+        movie: MovieArg,
+        count: app_commands.Range[int, 1, 20] = 10,
+    ) -> None:
+        """Movies similar to one movie.
+
+        Args:
+            movie: The movie to start from.
+            count: How many movies (1-20).
+        """
+
+        async def show(inter: Interaction, film: Movie) -> None:
+            rows = self.queries.similar(film.movie_id, count)
+            await inter.response.send_message(embed=similar_embed(film, rows))
+
+        await with_movie(interaction, movie, show)
+
+    @app_commands.command(name="movie")
+    @app_commands.checks.cooldown(5, 10.0, key=per_user)
+    async def movie(self, interaction: Interaction, movie: MovieArg) -> None:
+        """Details about a movie: year, genres, ratings, links, and your predicted stars.
+
+        Args:
+            movie: The movie to look up.
+        """
+
+        async def show(inter: Interaction, film: Movie) -> None:
+            average, count = self.queries.movie_stats(film.movie_id)
+            mine = await self.queries.rating(inter.user.id, film.movie_id)
+            guess = await self.queries.predict(inter.user.id, film.movie_id)
+            embed = movie_embed(film, average, count, mine, guess)
+            await inter.response.send_message(embed=embed, ephemeral=True)
+
+        await with_movie(interaction, movie, show)
+
+
+async def setup(bot: MovieBot) -> None:
+    """Extension entry point."""
+    await bot.add_cog(Discover(bot))

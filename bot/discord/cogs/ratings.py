@@ -1,0 +1,154 @@
+"""Rating commands: /rate, /unrate, /myratings, /forgetme."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.cards import start_cards
+from bot.discord.checks import per_user
+from bot.discord.client import MovieBot
+from bot.discord.interaction import Interaction
+from bot.discord.movie_option import MovieArg, MovieQuery, with_movie
+from bot.discord.render import COLOR, stars_text
+from bot.discord.text import plural
+from bot.discord.views import ConfirmView, OwnedView, Paginator
+from recommender.data import Movie
+
+log = logging.getLogger(__name__)
+
+STAR_CHOICES = [
+    app_commands.Choice(name=f"{stars_text(v / 2)}", value=v / 2) for v in range(10, 0, -1)
+]
+PAGE_SIZE = 10
+
+
+class RateNextView(OwnedView):
+    """Offered after a rating: rate movies similar to the one just rated."""
+
+    def __init__(self, owner_id: int, movie: Movie) -> None:
+        super().__init__(owner_id)
+        self.movie = movie
+
+    @discord.ui.button(label="Rate similar movies", style=discord.ButtonStyle.primary, emoji="🎬")
+    async def rate_similar(self, interaction: Interaction, button: discord.ui.Button):
+        """Open a rating card that walks through movies similar to the one just rated."""
+        self.stop()
+        await start_cards(interaction, f"s{self.movie.movie_id}")
+
+
+class Ratings(commands.Cog):
+    """Everything about a user's own ratings."""
+
+    def __init__(self, bot: MovieBot) -> None:
+        self.bot = bot
+        self.ratings = bot.services.ratings
+        self.queries = bot.services.queries
+
+    @app_commands.command(name="rate")
+    @app_commands.choices(stars=STAR_CHOICES)
+    @app_commands.checks.cooldown(10, 10.0, key=per_user)
+    async def rate(
+        self, interaction: Interaction, movie: MovieArg, stars: app_commands.Choice[float]
+    ) -> None:
+        """Rate a movie from half a star to five stars.
+
+        Args:
+            movie: The movie; pick from the list or type a title.
+            stars: How many stars you give it.
+        """
+        await self._rate(interaction, movie, float(stars.value))
+
+    async def _rate(self, interaction: Interaction, query: MovieQuery, stars: float):
+        async def save(inter: Interaction, movie: Movie) -> None:
+            await inter.response.defer(ephemeral=True, thinking=True)
+            result = await self.ratings.rate(inter.user.id, movie.movie_id, stars, "slash")
+            verb = "Updated" if result.previous is not None else "Rated"
+            text = f"{verb} **{movie.title}**: {stars_text(stars)}"
+            if result.previous is not None and result.previous != stars:
+                text += f" (was {result.previous:g})"
+            text += f"\nYou have rated {plural(result.rated_count, 'movie')}."
+            await inter.edit_original_response(
+                content=text, view=RateNextView(inter.user.id, movie)
+            )
+
+        await with_movie(interaction, query, save)
+
+    @app_commands.command(name="unrate")
+    @app_commands.checks.cooldown(10, 10.0, key=per_user)
+    async def unrate(self, interaction: Interaction, movie: MovieArg) -> None:
+        """Remove one of your ratings.
+
+        Args:
+            movie: The movie whose rating you want to remove.
+        """
+
+        async def remove(inter: Interaction, film: Movie) -> None:
+            removed = await self.ratings.unrate(inter.user.id, film.movie_id)
+            text = (
+                f"Removed your rating of **{film.title}**."
+                if removed
+                else f"You hadn't rated **{film.title}**."
+            )
+            await inter.response.send_message(text, ephemeral=True)
+
+        await with_movie(interaction, movie, remove)
+
+    @app_commands.command(name="myratings")
+    @app_commands.checks.cooldown(5, 10.0, key=per_user)
+    async def myratings(
+        self, interaction: Interaction, page: app_commands.Range[int, 1, 1000] = 1
+    ) -> None:
+        """List the movies you have rated, newest first.
+
+        Args:
+            page: Which page to start on.
+        """
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        rows = await self.queries.ratings_of(interaction.user.id)
+        if not rows:
+            await interaction.edit_original_response(
+                content="You haven't rated anything yet. Try `/rate` or `/onboard`."
+            )
+            return
+        pages = []
+        total = len(rows)
+        for start in range(0, total, PAGE_SIZE):
+            chunk = rows[start : start + PAGE_SIZE]
+            lines = [
+                f"{stars_text(r.stars)} · {self.queries.movie(r.movie_id).title}" for r in chunk
+            ]
+            embed = discord.Embed(title="Your ratings", colour=COLOR, description="\n".join(lines))
+            embed.set_footer(text=f"{total} ratings")
+            pages.append(embed)
+        view = Paginator(interaction.user.id, pages, start=page - 1)
+        await interaction.edit_original_response(embed=view.page, view=view)
+
+    @app_commands.command(name="forgetme")
+    @app_commands.checks.cooldown(3, 60.0, key=per_user)
+    async def forgetme(self, interaction: Interaction) -> None:
+        """Delete everything the bot knows about you: ratings, skips, votes."""
+
+        async def confirmed(inter: Interaction) -> None:
+            deleted = await self.ratings.forget(inter.user.id)
+            log.info("forgot a user on request (%d rows)", deleted)
+            await inter.response.edit_message(
+                content=f"Done. I deleted everything about you ({deleted} records).", view=None
+            )
+
+        count = await self.queries.rating_count(interaction.user.id)
+        view = ConfirmView(interaction.user.id, confirmed, confirm_label="Delete everything")
+        await interaction.response.send_message(
+            f"This deletes all {count} of your ratings and everything else I store about you. "
+            "It cannot be undone. Are you sure?",
+            view=view,
+            ephemeral=True,
+        )
+
+
+async def setup(bot: MovieBot) -> None:
+    """Extension entry point."""
+    await bot.add_cog(Ratings(bot))

@@ -1,0 +1,90 @@
+"""The `movie` option: fuzzy autocomplete, and free text resolved or answered with choices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import discord
+from discord import app_commands
+
+from bot.core.queries import Queries
+from bot.discord.interaction import Interaction
+from bot.discord.views import DidYouMeanView, MoviePicked
+from recommender.data import Movie
+from recommender.titles import TitleMatch
+
+MAX_QUERY = 200
+VALUE_PREFIX = "m:"
+
+
+@dataclass(frozen=True)
+class MovieQuery:
+    """What the user gave: a movie we are sure of, or the text and its candidates."""
+
+    text: str
+    movie: Movie | None = None
+    candidates: list[TitleMatch] = field(default_factory=list)
+
+
+def parse_query(queries: Queries, value: str) -> MovieQuery:
+    """An autocomplete pick ("m:123") or free text resolved by the title index."""
+    text = (value or "").strip()[:MAX_QUERY]
+    if text.startswith(VALUE_PREFIX) and text[len(VALUE_PREFIX) :].isdigit():
+        try:
+            return MovieQuery(text, queries.movie(int(text[len(VALUE_PREFIX) :])))
+        except ValueError:
+            return MovieQuery(text)
+    found = queries.resolve(text)
+    movie = queries.movie(found.movie.movie_id) if found.movie else None
+    return MovieQuery(text, movie, found.candidates)
+
+
+class MovieTransformer(app_commands.Transformer):
+    """String option with title autocomplete; transforms into a MovieQuery."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.string
+
+    @property
+    def max_value(self) -> int:
+        return MAX_QUERY
+
+    async def autocomplete(  # type: ignore[override]
+        self, interaction: Interaction, value: str
+    ) -> list[app_commands.Choice[str]]:
+        """Up to 25 titles matching what was typed so far (most popular first when empty)."""
+        pairs = interaction.client.services.queries.autocomplete((value or "")[:MAX_QUERY], 25)
+        return [
+            app_commands.Choice(name=label, value=f"{VALUE_PREFIX}{mid}") for label, mid in pairs
+        ]
+
+    async def transform(self, interaction: Interaction, value: str) -> MovieQuery:
+        """Resolve now; ambiguity is handled by the command with buttons."""
+        return parse_query(interaction.client.services.queries, value)
+
+
+MovieArg = app_commands.Transform[MovieQuery, MovieTransformer]
+
+
+def not_found_text(text: str) -> str:
+    """What we say when nothing looks like the title (or nothing was typed at all)."""
+    shown = discord.utils.escape_markdown(text[:80])
+    if not shown:
+        return "Please type a movie title, or pick one from the list as you type."
+    return f"I couldn't find a movie called “{shown}”. Try picking one from the list as you type."
+
+
+async def with_movie(interaction: Interaction, query: MovieQuery, on_pick: MoviePicked) -> None:
+    """Continue with the movie if we are sure; otherwise ask with "did you mean" buttons."""
+    if query.movie is not None:
+        await on_pick(interaction, query.movie)
+        return
+    if not query.candidates:
+        await interaction.response.send_message(not_found_text(query.text), ephemeral=True)
+        return
+    view = DidYouMeanView(interaction.user.id, query.candidates, on_pick, origin=interaction)
+    shown = discord.utils.escape_markdown(query.text[:80])
+    await interaction.response.send_message(
+        f"Which movie did you mean by “{shown}”?", view=view, ephemeral=True
+    )

@@ -1,0 +1,114 @@
+"""The bot's database: one SQLite file, one group-commit writer, a repository per record kind.
+
+`Store` is the composition root: it opens the database and hands each repository the same
+writer, so every write joins the same group commit. Repositories hold the SQL; the services
+in `bot.core` are their only users.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Self
+
+import aiosqlite
+
+from bot.store.database import SQLiteDatabase
+from bot.store.fits import FitLog
+from bot.store.polls import PollRepository
+from bot.store.ratings import RatingRepository
+from bot.store.schema import check_snowflake
+from bot.store.sessions import SessionRepository
+from bot.store.skips import SkipRepository
+
+log = logging.getLogger(__name__)
+
+# Everything keyed by a member: forget_member() deletes from each (polls cascade to their
+# options and votes). Ratings must stay first-class here: their count feeds change_seq.
+_MEMBER_TABLES = (
+    ("ratings", "user_id"),
+    ("skips", "user_id"),
+    ("onboarding_sessions", "user_id"),
+    ("poll_votes", "user_id"),
+    ("polls", "creator_id"),
+)
+
+
+class Store:
+    """Open with `await Store.open(path)` or `async with Store(path)`; then use its repositories."""
+
+    def __init__(self, path: str | Path, **options: Any) -> None:
+        self.db = SQLiteDatabase(path, **options)
+        self.ratings = RatingRepository(self.db)
+        self.skips = SkipRepository(self.db)
+        self.sessions = SessionRepository(self.db)
+        self.polls = PollRepository(self.db)
+        self.fits = FitLog(self.db)
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self.db.path
+
+    @classmethod
+    async def open(cls, path: str | Path, **options: Any) -> Self:
+        """Create, connect and migrate a store in one call."""
+        store = cls(path, **options)
+        await store.db.connect()
+        return store
+
+    async def close(self) -> None:
+        """Finish queued writes and close the database; safe to call twice."""
+        await self.db.close()
+
+    async def __aenter__(self) -> Self:
+        await self.db.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def bind_dataset(self, dataset: str) -> str:
+        """Tie this database to one MovieLens dataset (movie ids differ between them).
+
+        The first call records `dataset`; every call returns the recorded name.
+        """
+
+        async def op(conn: aiosqlite.Connection, now: float) -> tuple[None, int]:
+            await conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('dataset', ?)", (str(dataset),)
+            )
+            return None, 0
+
+        await self.db.submit(op)
+        rows = await self.db.read("SELECT value FROM meta WHERE key = 'dataset'")
+        return str(rows[0][0])
+
+    async def forget_member(self, user_id: int) -> int:
+        """Delete everything about a member in one transaction; returns the rows removed.
+
+        Removes their ratings, skips, card sessions, poll votes and the polls they created
+        (with those polls' options and everyone's votes on them).
+        """
+        user = check_snowflake("user_id", user_id)
+
+        async def op(conn: aiosqlite.Connection, now: float) -> tuple[int, int]:
+            counts: dict[str, int] = {}
+            for table, column in _MEMBER_TABLES:
+                cursor = await conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (user,))
+                counts[table] = max(cursor.rowcount, 0)
+            log.info("forgot user %d: %s", user, counts)
+            return sum(counts.values()), counts["ratings"]
+
+        return await self.db.submit(op)
+
+
+__all__ = [
+    "FitLog",
+    "PollRepository",
+    "RatingRepository",
+    "SQLiteDatabase",
+    "SessionRepository",
+    "SkipRepository",
+    "Store",
+]
