@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.store import Store
+from bot.store.backend import StoreBackend
 from bot.store.schema import OnboardingSession
 
 Session = dict[str, Any]  # {"mode": str, "rated": int, "recent": [movie ids]}
@@ -30,7 +30,7 @@ def _sessions(saved: OnboardingSession | None) -> dict[str, Session]:
 class CardSessions:
     """Load, save and end members' card sessions."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreBackend) -> None:
         self._store = store
 
     async def load(self, member: int, mode: str) -> Session:

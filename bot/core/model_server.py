@@ -28,7 +28,7 @@ from bot.core.refit import (
     write_member_ratings,
 )
 from bot.settings import Settings
-from bot.store import Store
+from bot.store.backend import StoreBackend
 from recommender.data import Catalog
 from recommender.datasets import load_dataset, rating_counts
 from recommender.model import ALSModel
@@ -50,7 +50,7 @@ class DatasetMismatch(RuntimeError):
 class ModelServer:
     """Serves one fitted model plus folded-in members. `await start()`, use, `await close()`."""
 
-    def __init__(self, settings: Settings, store: Store, runner: FitRunner | None = None):
+    def __init__(self, settings: Settings, store: StoreBackend, runner: FitRunner | None = None):
         self.settings = settings
         self.store = store
         self.runner: FitRunner = runner or ProcessFitRunner()

@@ -6,14 +6,14 @@ import asyncio
 import weakref
 from collections.abc import Sequence
 
-from bot.store import Store
+from bot.store.backend import StoreBackend
 from bot.store.schema import Poll
 
 
 class MovieNights:
     """The polls of movie nights, over the store's poll repository."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreBackend) -> None:
         self._store = store
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from bot.core.keys import MemberKeys
 from bot.core.model_server import ModelServer
-from bot.store import Store
+from bot.store.backend import StoreBackend
 from bot.store.schema import Rating
 from recommender.data import Movie
 from recommender.elicitation import Elicitor
@@ -61,7 +61,7 @@ class Status:
 class Queries:
     """Questions about movies and members, answered from the serving model and the store."""
 
-    def __init__(self, store: Store, models: ModelServer) -> None:
+    def __init__(self, store: StoreBackend, models: ModelServer) -> None:
         self._store = store
         self._models = models
         self._elicitor: Elicitor | None = None

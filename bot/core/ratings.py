@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from bot.core.model_server import ModelServer
-from bot.store import Store
+from bot.store.backend import StoreBackend
 from bot.store.schema import validate_stars
 from recommender.data import Movie
 
@@ -30,7 +30,7 @@ class RateResult:
 class RatingsService:
     """Rate, unrate, skip, forget: commit, then fold in, then count for the next refit."""
 
-    def __init__(self, store: Store, models: ModelServer) -> None:
+    def __init__(self, store: StoreBackend, models: ModelServer) -> None:
         self._store = store
         self._models = models
 

@@ -10,7 +10,7 @@ from bot.core.movie_nights import MovieNights
 from bot.core.queries import Queries
 from bot.core.ratings import RatingsService
 from bot.settings import Settings
-from bot.store import Store
+from bot.store.backend import StoreBackend
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,9 @@ class Services:
     nights: MovieNights
 
     @classmethod
-    def build(cls, settings: Settings, store: Store, runner: FitRunner | None = None) -> Services:
+    def build(
+        cls, settings: Settings, store: StoreBackend, runner: FitRunner | None = None
+    ) -> Services:
         """Every service over the same store and model server."""
         models = ModelServer(settings, store, runner)
         return cls(

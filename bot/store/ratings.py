@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import aiosqlite
 import numpy as np
 
+from bot.store.backend import Order
 from bot.store.database import Batchable, SQLiteDatabase
 from bot.store.schema import (
     Rating,
@@ -22,7 +23,6 @@ from bot.store.schema import (
 
 log = logging.getLogger(__name__)
 
-Order = Literal["recent", "oldest", "stars", "movie"]
 _ORDERS: dict[str, str] = {
     "recent": "updated_at DESC, movie_id ASC",
     "oldest": "updated_at ASC, movie_id ASC",

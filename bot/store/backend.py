@@ -1,0 +1,131 @@
+"""The store's interface: what the services need from a database, whatever the engine.
+
+The SQLite `Store` implements it today; a second backend (PostgreSQL) implements the same
+protocols with the same guarantees: a write returns only after COMMIT, `forget_member`
+deletes every row about a member in one transaction, and concurrent writers never lose or
+duplicate a rating. The services are typed against these protocols only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal, Protocol
+
+from bot.store.schema import (
+    FitRecord,
+    OnboardingSession,
+    Poll,
+    Rating,
+    RatingArrays,
+    RatingChange,
+)
+
+Order = Literal["recent", "oldest", "stars", "movie"]
+
+
+class RatingStore(Protocol):
+    """Members' ratings and the change sequence (every rating row created, changed, deleted)."""
+
+    async def rate(
+        self, user_id: int, movie_id: int, stars: float, source: str = "slash"
+    ) -> RatingChange: ...
+
+    async def rate_many(
+        self, rows: Iterable[tuple[int, int, float]], source: str = "import"
+    ) -> int: ...
+
+    async def unrate(self, user_id: int, movie_id: int) -> bool: ...
+
+    async def get_rating(self, user_id: int, movie_id: int) -> float | None: ...
+
+    async def user_ratings(
+        self, user_id: int, *, limit: int | None = None, offset: int = 0, order: Order = "recent"
+    ) -> list[Rating]: ...
+
+    async def count_user_ratings(self, user_id: int) -> int: ...
+
+    async def all_ratings(self) -> RatingArrays: ...
+
+    async def change_seq(self) -> int: ...
+
+    async def stats(self) -> dict[str, int]: ...
+
+
+class SkipStore(Protocol):
+    """Movies members said they have not seen."""
+
+    async def skip(self, user_id: int, movie_id: int) -> None: ...
+
+    async def skipped(self, user_id: int) -> set[int]: ...
+
+
+class SessionStore(Protocol):
+    """One card-session document per member."""
+
+    async def save_session(
+        self, user_id: int, data: dict[str, Any], message_id: int | None = None
+    ) -> None: ...
+
+    async def load_session(self, user_id: int) -> OnboardingSession | None: ...
+
+    async def end_session(self, user_id: int) -> bool: ...
+
+
+class PollStore(Protocol):
+    """Movie-night polls with ordered options and one changeable vote per member."""
+
+    async def create_poll(
+        self,
+        guild_id: int,
+        channel_id: int,
+        creator_id: int,
+        movie_ids: Sequence[int],
+        strategy: str,
+    ) -> int: ...
+
+    async def set_poll_message(self, poll_id: int, message_id: int) -> None: ...
+
+    async def vote(self, poll_id: int, user_id: int, movie_id: int) -> int | None: ...
+
+    async def tally(self, poll_id: int) -> dict[int, int]: ...
+
+    async def get_poll(self, poll_id: int) -> Poll | None: ...
+
+    async def open_polls(self) -> list[Poll]: ...
+
+    async def close_poll(self, poll_id: int) -> Poll: ...
+
+
+class FitLogStore(Protocol):
+    """Model fits, each remembering the change sequence its data was taken at."""
+
+    async def fit_started(self, ratings_used: int) -> int: ...
+
+    async def fit_finished(
+        self,
+        fit_id: int,
+        rmse: float | None,
+        duration_s: float,
+        status: Literal["ok", "failed"],
+        error: str | None = None,
+    ) -> None: ...
+
+    async def last_fit(self, status: str | None = None) -> FitRecord | None: ...
+
+    async def changes_since_fit(self) -> int: ...
+
+
+class StoreBackend(Protocol):
+    """A whole database: one repository per record kind, plus what spans them."""
+
+    ratings: RatingStore
+    skips: SkipStore
+    sessions: SessionStore
+    polls: PollStore
+    fits: FitLogStore
+
+    async def bind_dataset(self, dataset: str) -> str: ...
+
+    async def forget_member(self, user_id: int) -> int: ...
+
+    async def close(self) -> None: ...
