@@ -1,4 +1,4 @@
-"""`python -m bot [run|sync|bench|loadtest]`: run the bot (offline without a token), and tools."""
+"""`python -m bot [command]`: run the bot (offline without a token), and its tools."""
 
 from __future__ import annotations
 
@@ -7,10 +7,14 @@ import asyncio
 import json
 import logging
 import sys
+from pathlib import Path
 
 from bot.app import run_online, setup_logging, sync_only
-from bot.core.model_server import DatasetMismatch
+from bot.core.model_server import DatasetMismatch, InitialFitFailed
 from bot.settings import Settings, SettingsError
+from bot.store import maintenance
+from bot.store.database import StoreUnusable
+from bot.store.schema import SchemaTooNewError
 from recommender.download import DatasetError
 from recommender.movielens import DatasetFormatError
 
@@ -24,6 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="connect to Discord, or offline mode without DISCORD_TOKEN")
     sub.add_parser("offline", help="the local emulator and a console, even with a token")
     sub.add_parser("sync", help="register slash commands globally now, then exit")
+    sub.add_parser("check-db", help="full integrity check of DATABASE_PATH")
+    sub.add_parser("migrate-ids", help="move DATABASE_PATH to DATASET's movie ids (bot stopped)")
+    bk = sub.add_parser("backup", help="consistent copy of DATABASE_PATH, even while running")
+    bk.add_argument("--to", type=Path, help="target file (default data/backups/<name>-<time>.db)")
+    rs = sub.add_parser("restore", help="replace DATABASE_PATH with a backup (stop the bot first)")
+    rs.add_argument("backup", type=Path, help="a file made by `python -m bot backup`")
     b = sub.add_parser("bench", help="loop stalls during refits, store and query latency")
     b.add_argument("--json", action="store_true", help="one JSON document on stdout")
     b.add_argument("--sizes", default="ml-100k,1M")
@@ -53,6 +63,20 @@ def main(argv: list[str] | None = None) -> int:
             if command == "run":
                 log.info("DISCORD_TOKEN is not set: starting offline mode")
             asyncio.run(run_offline(settings))
+        elif command == "check-db":
+            verdict = maintenance.check(settings.database_path)
+            sys.stdout.write(verdict + "\n")
+            return 0 if verdict.endswith(": ok") else 1
+        elif command == "migrate-ids":
+            from bot.core.dataset_switch import describe, switch_dataset
+
+            sys.stdout.write(describe(asyncio.run(switch_dataset(settings))) + "\n")
+        elif command == "backup":
+            target = maintenance.backup(settings.database_path, args.to)
+            sys.stdout.write(f"{target}\n")
+        elif command == "restore":
+            maintenance.restore(args.backup, settings.database_path)
+            sys.stdout.write(f"restored {settings.database_path} from {args.backup}\n")
         elif command == "sync":
             asyncio.run(sync_only(settings))
         elif command == "bench":
@@ -67,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             _emit(result, args.json)
     except KeyboardInterrupt:
         return 130
-    except DatasetMismatch as exc:
+    except (DatasetMismatch, StoreUnusable, SchemaTooNewError, InitialFitFailed) as exc:
         log.error("%s", exc)
         return 1
     except (DatasetError, DatasetFormatError) as exc:

@@ -170,7 +170,12 @@ async def run_bench(settings: Settings, sizes: tuple[str, ...] = ("ml-100k", "1M
         root = Path(tmp)
         for size in sizes:
             if size == "ml-100k":
-                base = replace(settings, data_dir=root / "d100k", database_path=root / "a.db")
+                base = replace(
+                    settings,
+                    dataset="ml-100k",
+                    data_dir=root / "d100k",
+                    database_path=root / "a.db",
+                )
             else:
                 synthetic = root / "synthetic"
                 write_synthetic_dataset(synthetic / "ml-latest", size)
@@ -190,6 +195,8 @@ async def run_bench(settings: Settings, sizes: tuple[str, ...] = ("ml-100k", "1M
         log.info("measuring store throughput")
         result["store_writes_per_s"] = round(await bench_writes(root / "writes.db", 50, 5000), 1)
         log.info("measuring recommend and fold-in latency")
-        lat_settings = replace(settings, data_dir=root / "d100k", database_path=root / "lat.db")
+        lat_settings = replace(
+            settings, dataset="ml-100k", data_dir=root / "d100k", database_path=root / "lat.db"
+        )
         result.update(await _latencies(lat_settings))
     return result

@@ -40,12 +40,16 @@ class Settings:
     dev_guild_id: int | None = None
     database_path: Path = Path("data/moviebot.db")
     data_dir: Path = Path("data")
-    dataset: str = "ml-100k"
+    dataset: str = "ml-latest-small"
     movielens_dir: Path | None = None
     als: ALSConfig = field(default_factory=ALSConfig)
     refit_interval: float = 600.0
     refit_min_changes: int = 1
     refit_memory_limit_mb: int = 0
+    purge_refit_delay: float = 10.0
+    tmdb_api_key: str | None = field(default=None, repr=False)
+    tmdb_region: str = "US"
+    tmdb_api_base: str = "https://api.themoviedb.org/3"
     log_level: str = "INFO"
     models_path: Path | None = None
 
@@ -81,6 +85,9 @@ class Settings:
             )
         except ValueError as exc:
             raise SettingsError(f"ALS settings: {exc}") from None
+        region = _get(env, "TMDB_REGION", "US").upper()
+        if not (len(region) == 2 and region.isalpha()):
+            raise SettingsError(f"TMDB_REGION must be a two-letter country code, got {region!r}")
         level = _get(env, "LOG_LEVEL", "INFO").upper()
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
@@ -91,15 +98,20 @@ class Settings:
             dev_guild_id=int(guild) if guild else None,
             database_path=Path(_get(env, "DATABASE_PATH", str(data_dir / "moviebot.db"))),
             data_dir=data_dir,
-            dataset=_get(env, "DATASET", "ml-100k"),
+            dataset=_get(env, "DATASET", "ml-latest-small"),
             movielens_dir=Path(ml_dir) if ml_dir else None,
             als=als,
             refit_interval=_number(env, "REFIT_INTERVAL", 600.0),
             refit_min_changes=int(_number(env, "REFIT_MIN_CHANGES", 1, int)),
             refit_memory_limit_mb=int(_number(env, "REFIT_MEMORY_LIMIT_MB", 0, int)),
+            purge_refit_delay=_number(env, "PURGE_REFIT_DELAY", 10.0),
+            tmdb_api_key=_get(env, "TMDB_API_KEY", "") or None,
+            tmdb_region=region,
+            tmdb_api_base=_get(env, "TMDB_API_BASE", "https://api.themoviedb.org/3").rstrip("/"),
             log_level=level,
         )
 
     def describe(self) -> dict[str, object]:
-        """Settings safe to log: every field but the token."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "discord_token"}
+        """Settings safe to log: every field but the secrets."""
+        secret = {"discord_token", "tmdb_api_key"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in secret}

@@ -8,25 +8,32 @@ import logging
 import sys
 from pathlib import Path
 
-from recommender.data import Catalog
+from recommender.data import Catalog, natural_title
 from recommender.datasets import fit_full, load_dataset, title_index
 from recommender.download import DatasetError
 
 log = logging.getLogger("recommender")
 
 
-def _rows(catalog: Catalog, ids: object, scores: object) -> list[dict[str, object]]:
-    return [
+def _rows(
+    catalog: Catalog, ids: object, scores: object, natural: bool = False
+) -> list[dict[str, object]]:
+    """JSON rows; `natural` adds a "display" title (the demo keeps the seed's exact output)."""
+    rows: list[dict[str, object]] = [
         {"movie_id": int(m), "title": catalog.title(int(m)), "score": round(float(s), 4)}
         for m, s in zip(ids, scores, strict=True)  # type: ignore[call-overload]
     ]
+    if natural:
+        for row in rows:
+            row["display"] = natural_title(str(row["title"]))
+    return rows
 
 
-def _table(title: str, rows: list[dict[str, object]], score_name: str) -> str:
-    width = max([len(str(r["title"])) for r in rows] + [5])
+def _table(title: str, rows: list[dict[str, object]], score_name: str, key: str = "title") -> str:
+    width = max([len(str(r[key])) for r in rows] + [5])
     lines = [title, f"{'Rank':>4}  {'Movie':<{width}}  {score_name:>10}"]
     lines += [
-        f"{k:>4}  {r['title']!s:<{width}}  {float(r['score']):>10.3f}"  # type: ignore[arg-type]
+        f"{k:>4}  {r[key]!s:<{width}}  {float(r['score']):>10.3f}"  # type: ignore[arg-type]
         for k, r in enumerate(rows, 1)
     ]
     return "\n".join(lines)
@@ -64,8 +71,9 @@ def cmd_recommend(args: argparse.Namespace) -> None:
     if not model.has_user(args.user):
         raise ValueError(f"unknown user {args.user}")
     ids, _ = model.recommend(args.user, args.n)
-    rows = _rows(ml.catalog, ids, model.predict(args.user, ids))
-    _emit(args, rows, _table(f"Top recommendations for user {args.user}", rows, "Predicted"))
+    rows = _rows(ml.catalog, ids, model.predict(args.user, ids), natural=True)
+    heading = f"Top recommendations for user {args.user}"
+    _emit(args, rows, _table(heading, rows, "Predicted", "display"))
 
 
 def cmd_similar(args: argparse.Namespace) -> None:
@@ -74,19 +82,29 @@ def cmd_similar(args: argparse.Namespace) -> None:
     model = fit_full(ml)
     found = title_index(ml).resolve(args.query)
     if found.movie is None:
-        options = ", ".join(c.title for c in found.candidates) or "no close titles"
+        options = ", ".join(natural_title(c.title) for c in found.candidates) or "no close titles"
         raise ValueError(f"{args.query!r} is ambiguous or unknown; did you mean: {options}")
     ids, sims = model.similar_items(found.movie.movie_id, args.n)
-    rows = _rows(ml.catalog, ids, sims)
-    _emit(args, rows, _table(f"Movies similar to {found.movie.title}", rows, "Similarity"))
+    rows = _rows(ml.catalog, ids, sims, natural=True)
+    heading = f"Movies similar to {natural_title(found.movie.title)}"
+    _emit(args, rows, _table(heading, rows, "Similarity", "display"))
 
 
 def cmd_search(args: argparse.Namespace) -> None:
     """Fuzzy title search."""
     ml = load_dataset(args.dataset, args.data_dir)
     matches = title_index(ml).search(args.query, args.limit)
-    rows = [{"movie_id": m.movie_id, "title": m.title, "score": m.score} for m in matches]
-    _emit(args, rows, _table(f"Titles matching {args.query!r}", rows, "Score") if rows else "")
+    rows = [
+        {
+            "movie_id": m.movie_id,
+            "title": m.title,
+            "display": natural_title(m.title),
+            "score": m.score,
+        }
+        for m in matches
+    ]
+    text = _table(f"Titles matching {args.query!r}", rows, "Score", "display") if rows else ""
+    _emit(args, rows, text)
 
 
 def cmd_fit(args: argparse.Namespace) -> None:
@@ -102,11 +120,12 @@ def cmd_fit(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    """RMSE/MAE and ranking quality on the canonical folds."""
+    """RMSE/MAE and ranking quality on the canonical folds, or a seeded random 5-fold split."""
     from recommender.evaluate import evaluate
 
     ml = load_dataset(args.dataset, args.data_dir)
-    result = evaluate(ml, tuple(f.strip() for f in args.folds.split(",") if f.strip()))
+    folds = tuple(f.strip() for f in (args.folds or "").split(",") if f.strip()) or None
+    result = evaluate(ml, folds)
     lines = [f"{'fold':<5} {'rmse':>7} {'mae':>7} {'fit s':>7}"]
     for row in result["folds"]:  # type: ignore[attr-defined]
         lines.append(
@@ -153,8 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="the seed's two tables (default)")
     d.add_argument("-n", type=int, default=10)
     d.set_defaults(func=cmd_demo)
-    e = sub.add_parser("evaluate", help="RMSE/MAE and precision/NDCG@10 on ml-100k folds")
-    e.add_argument("--folds", default="u1,u2,u3,u4,u5")
+    e = sub.add_parser("evaluate", help="RMSE/MAE and precision/NDCG@10 on held-out folds")
+    e.add_argument(
+        "--folds",
+        default=None,
+        help="ml-100k folds such as u1,u2 or random5 (default: u1..u5 if present, else random5)",
+    )
     e.set_defaults(func=cmd_evaluate)
     r = sub.add_parser("recommend", help="top-N for a MovieLens user")
     r.add_argument("--user", type=int, required=True)

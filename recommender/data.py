@@ -5,10 +5,23 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 import numpy as np
 
 _YEAR_RE = re.compile(r"\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
+_YEAR_TAIL = re.compile(r"\s*\(\d{4}(?:[-–]\d{0,4})?\)\s*$")
+# Articles MovieLens moves to the end of a name ("Usual Suspects, The"); matched case-sensitively
+# and only after ", " at the very end of a name, so "I, Robot" or "Cry, the Beloved" stay put.
+DISPLAY_ARTICLES = (
+    "The", "A", "An", "La", "Le", "Les", "L'", "Il", "Lo", "Gli", "I", "Das", "Der", "Die",
+    "Den", "Det", "De", "En", "El", "Los", "Las", "Un", "Una", "Une", "O",
+)  # fmt: skip
+_MOVED_ARTICLE = re.compile(rf"^(.*\S), ({'|'.join(re.escape(a) for a in DISPLAY_ARTICLES)})$")
+_GROUP = re.compile(r"(\([^()]*\))")
+_AKA_PREFIX = re.compile(r"^(a\.k\.a\.\s+|aka\s+)", re.I)
+_TRAILING_GROUP = re.compile(r"\s*\([^()]*\)$")
+TMDB_SEARCH_URL = "https://www.themoviedb.org/search/movie?query="
 
 
 @dataclass(frozen=True)
@@ -92,10 +105,18 @@ class Movie:
     imdb_url: str | None
     tmdb_url: str | None
 
+    @property
+    def display(self) -> str:
+        """The title in natural word order, "The Usual Suspects (1995)", for people to read."""
+        return natural_title(self.title)
+
 
 @dataclass
 class Catalog:
-    """Movie metadata in parallel arrays, indexed by row; `aliases` maps merged ids."""
+    """Movie metadata in parallel arrays, indexed by row; `aliases` maps merged ids.
+
+    `tmdb_search`: the dataset has no TMDB ids (ML-100K), so links fall back to a title search.
+    """
 
     movie_ids: np.ndarray
     titles: list[str]
@@ -105,6 +126,7 @@ class Catalog:
     imdb_urls: list[str]
     tmdb_ids: np.ndarray
     aliases: dict[int, int] = field(default_factory=dict)
+    tmdb_search: bool = False
     _rows: dict[int, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -121,6 +143,7 @@ class Catalog:
         tmdb_ids: list[int] | None = None,
         genre_names: tuple[str, ...] | None = None,
         aliases: dict[int, int] | None = None,
+        tmdb_search: bool = False,
     ) -> Catalog:
         """Build from per-movie lists; years come from the "(YYYY)" suffix of each title."""
         names = genre_names or tuple(sorted({g for gl in genre_lists for g in gl}))
@@ -138,6 +161,7 @@ class Catalog:
             imdb_urls=list(imdb_urls) if imdb_urls is not None else [""] * n,
             tmdb_ids=np.asarray(tmdb_ids if tmdb_ids is not None else [0] * n, dtype=np.int32),
             aliases=dict(aliases or {}),
+            tmdb_search=tmdb_search,
         )
 
     def __len__(self) -> int:
@@ -148,6 +172,11 @@ class Catalog:
             return self.canonical(int(movie_id)) in self._rows  # type: ignore[call-overload]
         except (TypeError, ValueError):
             return False
+
+    def coverage(self) -> tuple[int, int | None]:
+        """(number of movies, latest release year or None): what the catalog can speak for."""
+        latest = int(self.years.max(initial=0))
+        return len(self), latest or None
 
     def canonical(self, movie_id: int) -> int:
         """The id a merged duplicate now lives under (identity for everything else)."""
@@ -180,13 +209,17 @@ class Catalog:
         """Everything the catalog knows about one movie."""
         r = self.row(movie_id)
         tmdb = int(self.tmdb_ids[r])
+        if tmdb > 0:
+            tmdb_url: str | None = f"https://www.themoviedb.org/movie/{tmdb}"
+        else:
+            tmdb_url = tmdb_search_url(self.titles[r]) if self.tmdb_search else None
         return Movie(
             movie_id=int(self.movie_ids[r]),
             title=self.titles[r],
             year=int(self.years[r]) or None,
             genres=self.genres_of_row(r),
             imdb_url=self.imdb_urls[r] or None,
-            tmdb_url=f"https://www.themoviedb.org/movie/{tmdb}" if tmdb > 0 else None,
+            tmdb_url=tmdb_url,
         )
 
 
@@ -194,3 +227,39 @@ def parse_year(title: str) -> int | None:
     """Release year from a MovieLens title such as "Heat (1995)"."""
     m = _YEAR_RE.search(title)
     return int(m.group(1)) if m else None
+
+
+def _front_article(name: str) -> str:
+    """ "Usual Suspects, The" -> "The Usual Suspects"; "Avventura, L'" -> "L'Avventura"."""
+    m = _MOVED_ARTICLE.match(name)
+    if not m:
+        return name
+    body, article = m.groups()
+    return f"{article}{body}" if article.endswith("'") else f"{article} {body}"
+
+
+def natural_title(title: str) -> str:
+    """A MovieLens title with each name's trailing article moved to the front, year kept:
+    "City of Lost Children, The (Cité des enfants perdus, La) (1995)" ->
+    "The City of Lost Children (La Cité des enfants perdus) (1995)"."""
+    year = _YEAR_TAIL.search(title)
+    base, tail = (title[: year.start()], title[year.start() :]) if year else (title, "")
+    pieces = []
+    for piece in _GROUP.split(base):
+        if piece.startswith("(") and piece.endswith(")"):
+            inner = piece[1:-1].strip()
+            aka = _AKA_PREFIX.match(inner)
+            prefix = aka.group(1) if aka else ""
+            pieces.append(f"({prefix}{_front_article(inner[len(prefix) :])})")
+        else:
+            core = piece.strip()
+            pieces.append(piece.replace(core, _front_article(core), 1) if core else piece)
+    return "".join(pieces) + tail
+
+
+def tmdb_search_url(title: str) -> str:
+    """A TMDB search for a movie's natural main name, without year or aliases."""
+    name = _YEAR_TAIL.sub("", natural_title(title)).strip()
+    while (short := _TRAILING_GROUP.sub("", name)) and short != name:
+        name = short
+    return TMDB_SEARCH_URL + quote(name, safe="")

@@ -40,3 +40,16 @@ def rating_counts(ml: MovieLens) -> np.ndarray:
 def title_index(ml: MovieLens) -> TitleIndex:
     """A title index whose near-ties go to the more-rated movie."""
     return TitleIndex(ml.catalog, rating_counts(ml))
+
+
+# Datasets that number movies the same way (GroupLens's current MovieLens ids). ML-100K,
+# ML-1M and ML-10M each have numberings of their own.
+_MOVIELENS_IDS = frozenset({"ml-latest-small", "ml-latest", "ml-20m", "ml-25m", "ml-32m"})
+
+
+def id_space(name: str) -> str:
+    """The movie-id numbering a dataset uses: "movielens" for the current releases, else its name.
+
+    Ratings stored against one dataset stay valid for any other of the same id space.
+    """
+    return "movielens" if name in _MOVIELENS_IDS else name

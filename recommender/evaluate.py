@@ -1,4 +1,5 @@
-"""Accuracy (RMSE/MAE) and top-N ranking quality on the canonical ml-100k folds."""
+"""Accuracy (RMSE/MAE) and top-N ranking quality on the canonical ml-100k folds, or on a
+seeded random 5-fold split for datasets that ship without folds."""
 
 from __future__ import annotations
 
@@ -11,12 +12,17 @@ import scipy.sparse as sp
 from recommender.config import ALSConfig, RankingConfig
 from recommender.data import Ratings
 from recommender.model import ALSModel
-from recommender.movielens import MovieLens, load_fold
+from recommender.movielens import MovieLens, dataset_format, load_fold
 from recommender.vocab import Vocabulary
 
 log = logging.getLogger(__name__)
 
 FOLDS = ("u1", "u2", "u3", "u4", "u5")
+CANONICAL_SPLIT = "u1..u5"
+RANDOM_SPLIT = "random5"
+RANDOM_FOLDS = 5
+# Fixed so random5 figures are reproducible run to run and comparable across code changes.
+SPLIT_SEED = 20180926
 
 
 def error_metrics(model: ALSModel, test: Ratings) -> tuple[float, float]:
@@ -75,22 +81,59 @@ def ranking_metrics(
     return out
 
 
+def random_folds(n_ratings: int, n_folds: int = RANDOM_FOLDS, seed: int = SPLIT_SEED) -> np.ndarray:
+    """Test-fold number (0..n_folds-1) of each rating: a seeded shuffle dealt round-robin, so
+    every rating is in exactly one test fold and fold sizes differ by at most one."""
+    fold = np.empty(n_ratings, dtype=np.int8)
+    fold[np.random.default_rng(seed).permutation(n_ratings)] = np.arange(n_ratings) % n_folds
+    return fold
+
+
+def has_canonical_folds(ml: MovieLens) -> bool:
+    """Whether the dataset is ml-100k with all five uN.base/uN.test files on disk."""
+    return dataset_format(ml.name) == "100k" and all(
+        (ml.path / f"{fold}.{part}").is_file() for fold in FOLDS for part in ("base", "test")
+    )
+
+
+def split_folds(ml: MovieLens, folds: tuple[str, ...]) -> list[tuple[str, Ratings, Ratings]]:
+    """(fold name, train, test) for canonical fold names, or for ("random5",)."""
+    if folds == (RANDOM_SPLIT,):
+        fold_of = random_folds(len(ml.ratings))
+        return [
+            (f"r{k + 1}", ml.ratings.subset(fold_of != k), ml.ratings.subset(fold_of == k))
+            for k in range(RANDOM_FOLDS)
+        ]
+    if RANDOM_SPLIT in folds:
+        raise ValueError(f"{RANDOM_SPLIT} cannot be combined with other folds")
+    if dataset_format(ml.name) != "100k":
+        raise ValueError(f"the canonical folds exist only for ml-100k; use {RANDOM_SPLIT}")
+    return [(fold, *load_fold(ml.path, fold, ml.catalog)) for fold in folds]
+
+
 def evaluate(
     ml: MovieLens,
-    folds: tuple[str, ...] = FOLDS,
+    folds: tuple[str, ...] | None = None,
     config: ALSConfig | None = None,
     ranking: RankingConfig | None = None,
     k: int = 10,
 ) -> dict[str, object]:
-    """Fit on each uN.base and score on uN.test: errors, fit time and ranking per fold."""
-    if ml.name != "ml-100k":
-        raise ValueError("the canonical folds exist only for ml-100k")
+    """Fit on each fold's training part and score its test part: errors, fit time, ranking.
+
+    `folds`: canonical ml-100k names (u1..u5) or ("random5",), a random 5-fold split of all
+    ratings seeded with SPLIT_SEED; None picks u1..u5 when the dataset has them, else random5.
+    """
+    if folds is None:
+        folds = FOLDS if has_canonical_folds(ml) else (RANDOM_SPLIT,)
+    split = RANDOM_SPLIT if folds == (RANDOM_SPLIT,) else CANONICAL_SPLIT
+    if split == RANDOM_SPLIT:
+        log.info("%s has no canonical folds: random 5-fold split, seed %d", ml.name, SPLIT_SEED)
     config = config or ALSConfig()
     items = Vocabulary(ml.catalog.movie_ids)
     rows: list[dict[str, object]] = []
     rank_sums: dict[str, dict[str, float]] = {}
-    for fold in folds:
-        train, test = load_fold(ml.path, fold, ml.catalog)
+    splits = split_folds(ml, folds)
+    for fold, train, test in splits:
         start = time.perf_counter()
         model = ALSModel.fit(train, config, items=items, ranking=ranking)
         seconds = time.perf_counter() - start
@@ -103,8 +146,10 @@ def evaluate(
         for name, vals in ranks.items():
             acc = rank_sums.setdefault(name, {"precision": 0.0, "ndcg": 0.0})
             for key, v in vals.items():
-                acc[key] += v / len(folds)
+                acc[key] += v / len(splits)
     return {
+        "split": split,
+        "seed": SPLIT_SEED if split == RANDOM_SPLIT else None,
         "folds": rows,
         "rmse_mean": float(np.mean([r["rmse"] for r in rows])),
         "mae_mean": float(np.mean([r["mae"] for r in rows])),

@@ -182,7 +182,9 @@ def read_csv_ratings(path: Path) -> Ratings:
 
 
 def load_100k_catalog(path: Path) -> Catalog:
-    """Read u.item (latin-1, "|"-separated, 19 genre flags) and merge duplicate titles."""
+    """Read u.item (latin-1, "|"-separated, 19 genre flags) and merge duplicate titles.
+
+    u.item has IMDb search URLs but no TMDB ids, so TMDB links become title searches."""
     item_file = path / "u.item"
     ids: list[int] = []
     titles: list[str] = []
@@ -215,6 +217,7 @@ def load_100k_catalog(path: Path) -> Catalog:
         imdb_urls=[urls[k] for k in keep],
         genre_names=ML100K_GENRES,
         aliases=aliases,
+        tmdb_search=True,
     )
 
 
@@ -231,7 +234,9 @@ def _duplicate_aliases(ids: list[int], titles: list[str]) -> dict[int, int]:
 
 
 def load_dat_catalog(movies_file: Path) -> Catalog:
-    """Read an ml-1m/ml-10m movies.dat ("id::title::A|B" lines; latin-1 or UTF-8)."""
+    """Read an ml-1m/ml-10m movies.dat ("id::title::A|B" lines; latin-1 or UTF-8).
+
+    There are no link ids, so TMDB links become title searches."""
     raw = movies_file.read_bytes()
     try:
         text = raw.decode("utf-8")
@@ -249,7 +254,7 @@ def load_dat_catalog(movies_file: Path) -> Catalog:
         ids.append(int(parts[0]))
         titles.append(parts[1].strip())
         genres.append(_split_genres(parts[2]))
-    return Catalog.build(ids, titles, genres)
+    return Catalog.build(ids, titles, genres, tmdb_search=True)
 
 
 def _split_genres(field: str) -> list[str]:

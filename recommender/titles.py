@@ -18,11 +18,14 @@ _ARTICLES = (
 )  # fmt: skip
 _ARTICLE_ALT = "|".join(re.escape(a) for a in _ARTICLES)
 _TRAILING_ARTICLE = re.compile(rf"^(.*),\s*({_ARTICLE_ALT})$", re.I)
+_WORD_ARTICLES = "|".join(re.escape(a) for a in _ARTICLES if not a.endswith("'"))
+_LEADING_ARTICLE = re.compile(rf"^\s*(?:l'|(?:{_WORD_ARTICLES})\s+)", re.I)
 _PAREN = re.compile(r"\(([^()]*)\)")
 _YEAR_SUFFIX = re.compile(r"\s*\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
 _QUERY_YEAR = re.compile(r"(?:^|\s|\()((?:18|19|20)\d{2})\)?\s*$")
 _ROMAN = {"ii": "2", "iii": "3", "iv": "4"}
 PREFILTER = 400  # names scored with the full fuzzy scorer after the trigram prefilter
+FULL_NAME_RATIO = 80  # a confident match spells out a whole name, typos aside
 _AKA = re.compile(r"^(?:a\.k\.a\.|aka)\s+", re.I)
 
 
@@ -138,27 +141,25 @@ class TitleIndex:
         if not isinstance(query, str) or limit <= 0:
             return []
         text, year = _split_year(query[:MAX_QUERY])
-        q = normalize(text)
-        if not q:
-            return []
-        pool = self._prefilter(q)
-        choices = {pos: self._names[pos] for pos in pool}
-        hits = process.extract(
-            q, choices, scorer=fuzz.WRatio, limit=max(50, limit * 5), score_cutoff=60
-        )
         best: dict[int, float] = {}
-        for name, score, pos in hits:
-            row = int(self._rows[pos])
-            score = float(score)
-            if name == q:
-                score += 10.0
-            elif name.startswith(q + " ") or q.startswith(name + " "):
-                score += 3.0
-            if year is not None:
-                score += 8.0 if int(self.catalog.years[row]) == year else -10.0
-            score += float(self._pop_bonus[row])
-            if score > best.get(row, -1.0):
-                best[row] = score
+        for q in _query_forms(text):
+            pool = self._prefilter(q)
+            choices = {pos: self._names[pos] for pos in pool}
+            hits = process.extract(
+                q, choices, scorer=fuzz.WRatio, limit=max(50, limit * 5), score_cutoff=60
+            )
+            for name, score, pos in hits:
+                row = int(self._rows[pos])
+                score = float(score)
+                if name == q:
+                    score += 10.0
+                elif name.startswith(q + " ") or q.startswith(name + " "):
+                    score += 3.0
+                if year is not None:
+                    score += 8.0 if int(self.catalog.years[row]) == year else -10.0
+                score += float(self._pop_bonus[row])
+                if score > best.get(row, -1.0):
+                    best[row] = score
         ranked = sorted(best.items(), key=lambda kv: -kv[1])[:limit]
         return [self._match(row, score) for row, score in ranked]
 
@@ -168,17 +169,26 @@ class TitleIndex:
         return TitleMatch(movie_id, self.catalog.titles[row], year or None, round(score, 1))
 
     def resolve(self, query: str, limit: int = 5) -> Resolution:
-        """One movie when the best match is strong and clearly ahead; else the candidates."""
+        """One movie when the best match is strong, clearly ahead and names the whole title
+        (typos aside); else the candidates, so a fragment like "everyone" is asked about."""
         candidates = self.search(query, limit)
         if not candidates:
             return Resolution(None, [])
         top = candidates[0]
         runner = candidates[1].score if len(candidates) > 1 else 0.0
-        if top.score >= 95 and top.score - runner >= 6:
-            return Resolution(top, candidates)
-        if top.score >= 88 and top.score - runner >= 12:
+        ahead = (top.score >= 95 and top.score - runner >= 6) or (
+            top.score >= 88 and top.score - runner >= 12
+        )
+        if ahead and self._covers(query, top.movie_id):
             return Resolution(top, candidates)
         return Resolution(None, candidates)
+
+    def _covers(self, query: str, movie_id: int) -> bool:
+        """Whether the query spells out one of the movie's names, not just a part of it."""
+        q = normalize(_split_year(query[:MAX_QUERY])[0])
+        row = int(np.flatnonzero(self.catalog.movie_ids == movie_id)[0])
+        names = [self._names[p] for p in np.flatnonzero(self._rows == row)]
+        return any(fuzz.ratio(q, name) >= FULL_NAME_RATIO for name in names)
 
     def autocomplete(self, query: str, limit: int = 25) -> list[tuple[str, int]]:
         """(label, movie id) pairs for Discord: at most 25, labels at most 100 characters."""
@@ -192,6 +202,16 @@ class TitleIndex:
 
 def _label(title: str) -> str:
     return title if len(title) <= 100 else title[:99] + "…"
+
+
+def _query_forms(text: str) -> list[str]:
+    """The normalized query, plus it without a leading article ("the naked gun" -> "naked gun"),
+    since MovieLens moves articles to the end of a name or drops them."""
+    forms = [normalize(text)] if normalize(text) else []
+    stripped = _LEADING_ARTICLE.sub("", text, count=1)
+    if stripped != text and normalize(stripped) and normalize(stripped) not in forms:
+        forms.append(normalize(stripped))
+    return forms
 
 
 def _split_year(query: str) -> tuple[str, int | None]:

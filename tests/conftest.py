@@ -1,7 +1,8 @@
-"""Shared fixtures: a tiny deterministic MovieLens-100K lookalike and the real one when present."""
+"""Shared fixtures: tiny deterministic MovieLens lookalikes and the real datasets when present."""
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
@@ -111,3 +112,48 @@ def real_ml100k():
     from recommender.movielens import load_movielens
 
     return load_movielens("ml-100k", folder / "ml-100k")
+
+
+def write_latest_small(folder: Path, seed: int = 0) -> Path:
+    """Write a tiny ml-latest-small lookalike (movies.csv, links.csv, ratings.csv; no folds)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    genres = ["Action", "Comedy", "Crime", "Drama", "Horror", "Sci-Fi", "Thriller"]
+    titles = [*FIXTURE_TITLES, "Untitled Project", "Genreless Film (2018)"]
+    rows = [
+        (k, t, f"{genres[k % len(genres)]}|{genres[3 * k % len(genres)]}")
+        for k, t in enumerate(titles, start=1)
+    ]
+    rows[-1] = (len(titles), titles[-1], "(no genres listed)")
+    with (folder / "movies.csv").open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["movieId", "title", "genres"])
+        writer.writerows(rows)
+    links = [f"{k},{1000000 + k:07d},{'' if k == 3 else 100 + k}" for k, _, _ in rows]
+    (folder / "links.csv").write_text("movieId,imdbId,tmdbId\n" + "\n".join(links) + "\n")
+    rng = np.random.default_rng(seed)
+    lines = ["userId,movieId,rating,timestamp"]
+    for u in range(1, 41):
+        for i in rng.choice(len(rows), int(rng.integers(6, 15)), replace=False):
+            stars = float(rng.integers(1, 11)) / 2
+            lines.append(f"{u},{int(i) + 1},{stars},{1500000000 + len(lines)}")
+    (folder / "ratings.csv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+@pytest.fixture
+def latest_small_dir(tmp_path: Path) -> Path:
+    """A MOVIELENS_DIR-style folder holding the tiny ml-latest-small lookalike."""
+    write_latest_small(tmp_path / "movielens" / "ml-latest-small")
+    return tmp_path / "movielens"
+
+
+@pytest.fixture(scope="session")
+def real_latest_small():
+    """The real ml-latest-small, loaded once per session; skips when MOVIELENS_DIR lacks it."""
+    env = os.environ.get("MOVIELENS_DIR")
+    folder = Path(env) / "ml-latest-small" if env else None
+    if folder is None or not (folder / "ratings.csv").is_file():
+        pytest.skip("real ml-latest-small absent: set MOVIELENS_DIR to a folder with it")
+    from recommender.movielens import load_movielens
+
+    return load_movielens("ml-latest-small", folder)

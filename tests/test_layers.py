@@ -1,4 +1,5 @@
-"""Dependencies point one way: discord layer → services → store/recommender; emulator alone."""
+"""Dependencies point one way: discord layer → services → store/recommender/TMDB client;
+the emulator stands alone."""
 
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ def offenders(package: str, forbidden: tuple[str, ...]) -> list[str]:
         ("bot.store", ("discord", "bot.core", "bot.discord", "bot.emulator", "recommender")),
         ("bot.emulator", ("bot.core", "bot.store", "bot.discord", "bot.app", "recommender")),
         ("bot.discord", ("bot.emulator", "bot.app")),
+        ("bot.tmdb", ("discord", "bot.core", "bot.discord", "bot.store", "bot.emulator")),
     ],
 )
 def test_layers_import_only_downward(package: str, forbidden: tuple[str, ...]):

@@ -19,10 +19,13 @@ import numpy as np
 
 from bot.core.keys import MemberKeys
 from bot.core.refit import (
+    HANDOFF_NAME,
     FitJob,
     FitResult,
     ProcessFitRunner,
+    WorkerError,
     promote_snapshot,
+    remove_leftovers,
     run_fit,
     snapshot_matches,
     write_member_ratings,
@@ -30,7 +33,7 @@ from bot.core.refit import (
 from bot.settings import Settings
 from bot.store.backend import StoreBackend
 from recommender.data import Catalog
-from recommender.datasets import load_dataset, rating_counts
+from recommender.datasets import id_space, load_dataset, rating_counts
 from recommender.model import ALSModel
 from recommender.movielens import MovieLens
 from recommender.snapshot import SnapshotError, load_model
@@ -40,11 +43,14 @@ log = logging.getLogger(__name__)
 
 FitRunner = Callable[[FitJob], Awaitable[FitResult]]
 MAX_BACKOFF = 3600.0
-FORGET_REFIT_DELAY = 10.0  # seconds: a forgotten member leaves the snapshot files this soon
 
 
 class DatasetMismatch(RuntimeError):
     """The database was made with another MovieLens dataset than the one configured."""
+
+
+class InitialFitFailed(RuntimeError):
+    """No snapshot could be used and the first fit failed: there is no model to serve."""
 
 
 class ModelServer:
@@ -67,6 +73,7 @@ class ModelServer:
         self._wake = asyncio.Event()
         self.failures = 0  # refits failed in a row (drives the retry backoff)
         self.checks = 0  # times the refit loop decided whether a refit was due
+        self.last_error: str | None = None  # why the latest refit failed
         self._next_refit_at: float | None = None
         self._locks: dict[int, asyncio.Lock] = {}
         self._purge_due = False  # a member was forgotten: refit soon, whatever the change count
@@ -101,17 +108,23 @@ class ModelServer:
         """Load data and a matching snapshot (or fit one), fold in members, then serve."""
         s = self.settings
         bound = await self.store.bind_dataset(s.dataset)
-        if bound != s.dataset:
-            raise DatasetMismatch(
-                f"{s.database_path} holds ratings of {bound} movies, but DATASET is {s.dataset}; "
-                f"movie ids differ between datasets. Use DATASET={bound} or another DATABASE_PATH."
+        if id_space(bound) != id_space(s.dataset):
+            hint = (
+                f"`python -m bot migrate-ids` moves it to {s.dataset}'s ids"
+                if bound == "ml-100k" and id_space(s.dataset) == "movielens"
+                else f"use DATASET={bound} or another DATABASE_PATH"
             )
+            raise DatasetMismatch(
+                f"{s.database_path} holds ratings of {bound} movies, but DATASET is {s.dataset}, "
+                f"which numbers movies differently: {hint}."
+            )
+        await asyncio.to_thread(remove_leftovers, s.model_dir)
         self.ml = await asyncio.to_thread(load_dataset, s.dataset, s.data_dir, s.movielens_dir)
         self.titles = await asyncio.to_thread(TitleIndex, self.ml.catalog, rating_counts(self.ml))
         model = await self._load_snapshot()
         if model is None:
             if not await self._refit_now():
-                raise RuntimeError("initial model fit failed; see the log")
+                raise InitialFitFailed(f"the first model fit failed: {self.last_error}")
         else:
             self._model = await self._sync_members(model)
             self.generation += 1
@@ -124,15 +137,17 @@ class ModelServer:
     async def _load_snapshot(self) -> ALSModel | None:
         """The snapshot on disk if it was fitted on this data with these settings."""
         path = self.snapshot_path
+        if not path.exists():
+            return None
         base = self.ml.ratings.fingerprint() if self.ml else ""
-        if path.is_file() and snapshot_matches(path, base, self.settings.als):
-            try:
-                return await asyncio.to_thread(load_model, path)
-            except (SnapshotError, OSError) as exc:
-                log.warning("snapshot %s unusable, refitting: %s", path, exc)
-        elif path.exists():
-            log.warning("snapshot %s does not match data/settings; refitting", path)
-        return None
+        try:
+            if not snapshot_matches(path, base, self.settings.als):
+                log.warning("snapshot %s was fitted on other data or settings; refitting", path)
+                return None
+            return await asyncio.to_thread(load_model, path)
+        except (SnapshotError, OSError, ValueError) as exc:
+            log.warning("snapshot %s is unreadable (%s); refitting", path, exc)
+            return None
 
     async def close(self) -> None:
         """Stop the refit loop and wait for a running refit to end."""
@@ -159,10 +174,17 @@ class ModelServer:
         return _with_member(model, member, ids, stars), len(ids)
 
     async def _member_ratings(self, member: int) -> tuple[np.ndarray, np.ndarray]:
-        """A member's committed ratings as (movie ids, stars)."""
+        """A member's committed ratings of movies in this catalog, as (movie ids, stars)."""
         rows = await self.store.ratings.user_ratings(member)
         ids = np.array([r.movie_id for r in rows], dtype=np.int64)
-        return ids, np.array([r.stars for r in rows], dtype=np.float32)
+        stars = np.array([r.stars for r in rows], dtype=np.float32)
+        known = self.in_catalog(ids)
+        return ids[known], stars[known]
+
+    def in_catalog(self, movie_ids: np.ndarray) -> np.ndarray:
+        """Which ids this dataset's catalog has; ratings of others wait in the store (a bigger
+        dataset of the same id space may have them)."""
+        return np.isin(np.asarray(movie_ids, dtype=np.int64), self.catalog.movie_ids)
 
     # -------------------------------------------------------------------- changes
     def member_lock(self, member: int) -> asyncio.Lock:
@@ -192,7 +214,7 @@ class ModelServer:
         if self._model is not None:
             self._model = self._model.without_user(MemberKeys.key(member))
         self._purge_due = True
-        self.refit_soon(FORGET_REFIT_DELAY)
+        self.refit_soon(self.settings.purge_refit_delay)
 
     # ---------------------------------------------------------------------- refit
     @property
@@ -233,7 +255,7 @@ class ModelServer:
         t0 = time.perf_counter()
         fit_id: int | None = None
         error: str | None = None
-        handoff = self.settings.model_dir / "discord-ratings.npz"
+        handoff = self.settings.model_dir / HANDOFF_NAME
         try:
             start_seq = self._seq
             purge = self._purge_due
@@ -242,6 +264,8 @@ class ModelServer:
                 club + (len(self.ml.ratings) if self.ml else 0)
             )
             users, items, stars = await self.store.ratings.all_ratings()
+            known = self.in_catalog(items)
+            users, items, stars = users[known], items[known], stars[known]
             await asyncio.to_thread(
                 write_member_ratings, handoff, MemberKeys.keys(users), items, stars
             )
@@ -249,9 +273,11 @@ class ModelServer:
             model = await asyncio.to_thread(load_model, result.snapshot)
             await self._swap(model, start_seq)
             await asyncio.to_thread(promote_snapshot, result.snapshot, self.snapshot_path)
+            await self.store.fits.fit_finished(fit_id, result.rmse, result.seconds, "ok", None)
             if purge and not any(q > start_seq for q in self._forgotten.values()):
                 self._purge_due = False
-            await self.store.fits.fit_finished(fit_id, result.rmse, result.seconds, "ok", None)
+                await self.store.scrub()
+                log.info("purge refit done: forgotten members are gone from the model files")
             self.failures = 0
             log.info("refit done in %.1fs, rmse %.4f", result.seconds, result.rmse or math.nan)
         except asyncio.CancelledError:
@@ -260,8 +286,12 @@ class ModelServer:
                 await self.store.fits.fit_finished(fit_id, None, elapsed, "failed", "cancelled")
             raise
         except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            log.exception("refit failed; the previous model keeps serving")
+            error = str(exc) if isinstance(exc, WorkerError) else f"{type(exc).__name__}: {exc}"
+            self.last_error = error
+            if self._model is None:
+                log.error("the first model fit failed: %s", error, exc_info=True)
+            else:
+                log.exception("refit failed; the previous model keeps serving")
             self.failures += 1
             if fit_id is not None:
                 with contextlib.suppress(Exception):

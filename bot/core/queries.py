@@ -56,6 +56,7 @@ class Status:
     next_refit_in_s: float | None
     pending_changes: int
     refitting: bool
+    catalog: str = ""  # what the catalog covers, e.g. "9,742 movies up to 2018"
 
 
 class Queries:
@@ -83,6 +84,13 @@ class Queries:
         catalog = self._models.catalog
         bit = catalog.genre_mask(genre)
         return catalog.movie_ids[(catalog.genre_masks & bit) != 0]
+
+    def catalog_summary(self) -> str:
+        """What the catalog covers, for answers about unknown titles: "9,742 movies up to 2018"."""
+        catalog = self._models.catalog
+        years = catalog.years[catalog.years > 0]
+        until = f" up to {int(years.max())}" if len(years) else ""
+        return f"{len(catalog.movie_ids):,} movies{until}"
 
     def search(self, query: str, limit: int = 25) -> list[TitleMatch]:
         """Fuzzy title search."""
@@ -114,8 +122,10 @@ class Queries:
 
     # ------------------------------------------------------------------ members
     async def ratings_of(self, member: int, limit: int | None = None) -> list[Rating]:
-        """A member's ratings, newest change first."""
-        return await self._store.ratings.user_ratings(int(member), limit=limit)
+        """A member's ratings of movies this catalog has, newest change first."""
+        rows = await self._store.ratings.user_ratings(int(member), limit=limit)
+        known = self._models.in_catalog(np.array([r.movie_id for r in rows], dtype=np.int64))
+        return [r for r, ok in zip(rows, known.tolist(), strict=True) if ok]
 
     async def rating_count(self, member: int) -> int:
         """How many movies a member has rated."""
@@ -257,4 +267,5 @@ class Queries:
             next_refit_in_s=models.next_refit_in,
             pending_changes=models.pending_changes,
             refitting=models.refitting,
+            catalog=f"{self.catalog_summary()} ({models.settings.dataset})",
         )

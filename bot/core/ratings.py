@@ -64,4 +64,5 @@ class RatingsService:
         async with self._models.member_lock(member):
             deleted = await self._store.forget_member(int(member))
             self._models.forgotten(member)
+        await self._store.scrub()  # no copy of the deleted rows left in the WAL either
         return deleted

@@ -8,6 +8,7 @@ import logging
 import multiprocessing
 import os
 import resource
+import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -115,12 +116,11 @@ def run_fit(job: FitJob) -> FitResult:
 
 
 def snapshot_matches(path: Path, base_fingerprint: str, config: ALSConfig) -> bool:
-    """Whether a snapshot was fitted on this MovieLens data with these hyperparameters."""
-    try:
-        meta = read_metadata(path)
-    except (OSError, ValueError) as exc:
-        log.warning("ignoring unreadable snapshot %s: %s", path, exc)
-        return False
+    """Whether a snapshot was fitted on this MovieLens data with these hyperparameters.
+
+    OSError or ValueError when its metadata cannot be read.
+    """
+    meta = read_metadata(path)
     return meta.get("base_fingerprint") == base_fingerprint and meta.get("config") == (
         config.to_dict()
     )
@@ -130,12 +130,47 @@ class WorkerError(RuntimeError):
     """The refit worker failed or died; the message says how."""
 
 
-def _worker_main(job: FitJob, conn: Connection) -> None:
+HANDOFF_NAME = "discord-ratings.npz"  # every member's ratings, for the worker: never kept
+
+
+def remove_leftovers(model_dir: Path) -> None:
+    """Delete what a killed bot or worker left: the ratings hand-off, candidates, temp files."""
+    if not model_dir.is_dir():
+        return
+    for path in model_dir.iterdir():
+        name = path.name
+        stale = name == HANDOFF_NAME or ".next." in name or (name.startswith(".") and "tmp" in name)
+        if stale and path.is_file():
+            path.unlink(missing_ok=True)
+            log.info("removed leftover %s", path)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Exit this worker as soon as the bot that started it is gone (killed or crashed)."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(3)
+
+
+def _failure_text(job: FitJob, exc: BaseException) -> str:
+    """What a failed fit reports; under a memory cap, out-of-memory signs name the setting."""
+    text = f"{type(exc).__name__}: {exc}"
+    short_of_memory = isinstance(exc, MemoryError) or "can't start new thread" in str(exc)
+    if job.memory_limit_mb and short_of_memory:
+        return (
+            f"the refit worker ran out of memory ({text}): the fit needs more than "
+            f"REFIT_MEMORY_LIMIT_MB={job.memory_limit_mb}; raise it, or set 0 for no limit"
+        )
+    return text
+
+
+def _worker_main(job: FitJob, conn: Connection, parent: int) -> None:
     """Child process entry: run the fit and send back (ok, result or error text)."""
+    threading.Thread(target=_die_with_parent, args=(parent,), daemon=True).start()
     try:
         conn.send((True, run_fit(job)))
     except BaseException as exc:  # report everything, MemoryError included
-        conn.send((False, f"{type(exc).__name__}: {exc}"))
+        conn.send((False, _failure_text(job, exc)))
     finally:
         conn.close()
 
@@ -154,19 +189,30 @@ class ProcessFitRunner:
     async def __call__(self, job: FitJob) -> FitResult:
         """Fit in a child process; WorkerError if the child fails or dies."""
         receive, send = self._context.Pipe(duplex=False)
-        process = self._context.Process(target=_worker_main, args=(job, send), daemon=True)
+        process = self._context.Process(
+            target=_worker_main, args=(job, send, os.getpid()), daemon=True
+        )
         self.process = process
         try:
             await asyncio.to_thread(process.start)
             send.close()  # the child holds the only writer: its death ends our recv
-            ok, payload = await asyncio.to_thread(_receive, receive, process)
+            try:
+                ok, payload = await asyncio.to_thread(_receive, receive, process)
+            except WorkerError as exc:
+                if not job.memory_limit_mb:
+                    raise
+                raise WorkerError(
+                    f"{exc}; REFIT_MEMORY_LIMIT_MB={job.memory_limit_mb} may be too small for "
+                    "the worker to start or fit: raise it, or set 0 for no limit"
+                ) from None
         except BaseException:
             if process.is_alive():
                 process.kill()
             raise
         finally:
             receive.close()
-            await asyncio.to_thread(process.join, 10)
+            if process.pid is not None:  # never started: nothing to wait for
+                await asyncio.to_thread(process.join, 10)
         if not ok:
             raise WorkerError(str(payload))
         return payload

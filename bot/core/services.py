@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.core.card_sessions import CardSessions
 from bot.core.model_server import FitRunner, ModelServer
 from bot.core.movie_nights import MovieNights
+from bot.core.movie_pages import MoviePages
 from bot.core.queries import Queries
 from bot.core.ratings import RatingsService
 from bot.settings import Settings
@@ -22,6 +23,7 @@ class Services:
     queries: Queries
     cards: CardSessions
     nights: MovieNights
+    pages: MoviePages
 
     @classmethod
     def build(
@@ -35,12 +37,15 @@ class Services:
             queries=Queries(store, models),
             cards=CardSessions(store),
             nights=MovieNights(store),
+            pages=MoviePages(settings, models),
         )
 
     async def start(self, periodic: bool = True) -> None:
         """Load the data and a model, then refit periodically (when `periodic`)."""
+        await self.pages.open()
         await self.models.start(periodic)
 
     async def close(self) -> None:
-        """Stop background refits."""
+        """Stop background refits and close the TMDB client."""
         await self.models.close()
+        await self.pages.close()

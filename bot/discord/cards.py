@@ -14,6 +14,7 @@ from typing import Any
 import discord
 
 from bot.core.card_sessions import Session, fresh_session
+from bot.discord.claims import claim
 from bot.discord.interaction import Interaction
 from bot.discord.render import COLOR, movie_link, picks_embed, stars_text
 from bot.discord.text import NOT_YOURS, clip, plural
@@ -78,7 +79,8 @@ class CardButton(discord.ui.DynamicItem[discord.ui.Button], template=CARD_ID):
     async def from_custom_id(
         cls, interaction: Interaction, item: discord.ui.Button, match: re.Match[str]
     ) -> CardButton:
-        """Rebuild from the custom id of a clicked button."""
+        """Rebuild from the custom id of a clicked button (and claim the click)."""
+        claim(interaction)
         return cls(
             match["mode"],
             int(match["owner"]),
@@ -200,6 +202,7 @@ class RateMoreButton(discord.ui.DynamicItem[discord.ui.Button], template=RATE_MO
         cls, interaction: Interaction, item: discord.ui.Button, match: re.Match[str]
     ) -> RateMoreButton:
         """Nothing to decode: the clicker is the user."""
+        claim(interaction)
         return cls()
 
     async def callback(self, interaction: Interaction) -> None:

@@ -6,17 +6,16 @@ import contextlib
 import hashlib
 import json
 import logging
-import re
 from pathlib import Path
 
 import discord
 from discord.ext import commands
 
 from bot.core.services import Services
-from bot.discord.cards import CARD_ID, RATE_MORE_ID, CardButton, RateMoreButton
+from bot.discord.cards import CardButton, RateMoreButton
+from bot.discord.claims import is_claimed
 from bot.discord.errors import MovieTree
-from bot.discord.polls import CLOSE_ID, VOTE_ID, CloseButton, VoteButton
-from bot.discord.views import is_claimed
+from bot.discord.polls import CloseButton, VoteButton
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,7 +37,6 @@ DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[discord.ui.Button]], ...] = (
     VoteButton,
     CloseButton,
 )
-_DYNAMIC_IDS = tuple(re.compile(t) for t in (CARD_ID, RATE_MORE_ID, VOTE_ID, CLOSE_ID))
 
 
 def minimal_intents() -> discord.Intents:
@@ -87,15 +85,14 @@ class MovieBot(commands.Bot):
         """No prefix commands; the chat extension listens for messages itself."""
 
     async def on_interaction(self, interaction: discord.Interaction[MovieBot]) -> None:
-        """Answer clicks that no live view or restart-proof button handles ("expired").
+        """Answer clicks that no live view or restart-proof button took ("expired").
 
-        discord.py dispatches a click to its view before this event, and the view's first
-        step (its interaction check, which marks the click claimed) runs before ours.
+        A click's handlers run first and claim it (see `bot.discord.claims`); a stale or
+        forged button, or a menu that is gone, is answered here at once.
         """
         if interaction.type != discord.InteractionType.component:
             return
-        custom_id = str((interaction.data or {}).get("custom_id", ""))
-        handled = is_claimed(interaction) or any(p.fullmatch(custom_id) for p in _DYNAMIC_IDS)
+        handled = is_claimed(interaction)
         if not handled and not interaction.response.is_done():
             with contextlib.suppress(discord.HTTPException):
                 await interaction.response.send_message(EXPIRED, ephemeral=True)

@@ -29,11 +29,14 @@ class MovieQuery:
 def parse_query(queries: Queries, value: str) -> MovieQuery:
     """An autocomplete pick ("m:123") or free text resolved by the title index."""
     text = (value or "").strip()[:MAX_QUERY]
-    if text.startswith(VALUE_PREFIX) and text[len(VALUE_PREFIX) :].isdigit():
-        try:
-            return MovieQuery(text, queries.movie(int(text[len(VALUE_PREFIX) :])))
-        except ValueError:
-            return MovieQuery(text)
+    if text.startswith(VALUE_PREFIX):
+        picked = text[len(VALUE_PREFIX) :]
+        if picked.isdigit():
+            try:
+                return MovieQuery(text, queries.movie(int(picked)))
+            except ValueError:
+                return MovieQuery(text)
+        text = picked.strip()  # a broken pick ("m:"): only what follows may name a movie
     found = queries.resolve(text)
     movie = queries.movie(found.movie.movie_id) if found.movie else None
     return MovieQuery(text, movie, found.candidates)
@@ -67,12 +70,16 @@ class MovieTransformer(app_commands.Transformer):
 MovieArg = app_commands.Transform[MovieQuery, MovieTransformer]
 
 
-def not_found_text(text: str) -> str:
-    """What we say when nothing looks like the title (or nothing was typed at all)."""
+def not_found_text(text: str, covers: str) -> str:
+    """What we say when nothing looks like the title (or nothing was typed at all), with what
+    the catalog covers so a member knows why."""
     shown = discord.utils.escape_markdown(text[:80])
     if not shown:
         return "Please type a movie title, or pick one from the list as you type."
-    return f"I couldn't find a movie called “{shown}”. Try picking one from the list as you type."
+    return (
+        f"I couldn't find a movie called “{shown}”. I know {covers}; "
+        "try picking one from the list as you type."
+    )
 
 
 async def with_movie(interaction: Interaction, query: MovieQuery, on_pick: MoviePicked) -> None:
@@ -81,7 +88,8 @@ async def with_movie(interaction: Interaction, query: MovieQuery, on_pick: Movie
         await on_pick(interaction, query.movie)
         return
     if not query.candidates:
-        await interaction.response.send_message(not_found_text(query.text), ephemeral=True)
+        covers = interaction.client.services.queries.catalog_summary()
+        await interaction.response.send_message(not_found_text(query.text, covers), ephemeral=True)
         return
     view = DidYouMeanView(interaction.user.id, query.candidates, on_pick, origin=interaction)
     shown = discord.utils.escape_markdown(query.text[:80])

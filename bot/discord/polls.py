@@ -6,6 +6,7 @@ import re
 
 import discord
 
+from bot.discord.claims import claim
 from bot.discord.interaction import Interaction
 from bot.discord.render import COLOR
 from bot.discord.text import clip, plural
@@ -72,7 +73,8 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button], template=VOTE_ID):
     async def from_custom_id(
         cls, interaction: Interaction, item: discord.ui.Button, match: re.Match[str]
     ) -> VoteButton:
-        """Rebuild from the clicked button's custom id."""
+        """Rebuild from the clicked button's custom id (and claim the click)."""
+        claim(interaction)
         return cls(int(match["poll"]), int(match["movie"]), item.label or "vote")
 
     async def callback(self, interaction: Interaction) -> None:
@@ -109,7 +111,8 @@ class CloseButton(discord.ui.DynamicItem[discord.ui.Button], template=CLOSE_ID):
     async def from_custom_id(
         cls, interaction: Interaction, item: discord.ui.Button, match: re.Match[str]
     ) -> CloseButton:
-        """Rebuild from the clicked button's custom id."""
+        """Rebuild from the clicked button's custom id (and claim the click)."""
+        claim(interaction)
         return cls(int(match["poll"]))
 
     async def callback(self, interaction: Interaction) -> None:

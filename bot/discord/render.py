@@ -6,9 +6,12 @@ import discord
 
 from bot.core.queries import GroupPick, Pick, Status
 from bot.discord.text import clip
+from bot.tmdb import MoviePage
 from recommender.data import Movie
 
 COLOR = discord.Colour.from_rgb(229, 160, 13)
+DATA_CREDIT = "Poster and overview from TMDB"
+PAGE_CREDIT = "Poster and overview from TMDB · where to stream by JustWatch"
 FIELD_VALUE = 1024
 DESCRIPTION = 4096
 TITLE = 256
@@ -67,9 +70,13 @@ def movie_embed(
     count: int,
     mine: float | None,
     guess: float | None,
+    page: MoviePage | None = None,
 ) -> discord.Embed:
-    """Everything about one movie, including the caller's own and predicted rating."""
+    """Everything about one movie, including the caller's own and predicted rating, and the
+    TMDB page (poster, overview, runtime, trailer, where to stream) when there is one."""
     embed = discord.Embed(title=clip(movie.title, TITLE), colour=COLOR, url=movie_link(movie))
+    if page is not None:
+        add_page(embed, page)
     embed.add_field(name="Year", value=str(movie.year or "unknown"))
     embed.add_field(name="Genres", value=clip(", ".join(movie.genres) or "—", FIELD_VALUE))
     avg = f"{average:.2f}★ from {count} ratings" if average is not None else "no ratings yet"
@@ -79,9 +86,27 @@ def movie_embed(
         embed.add_field(name="We think you'd give it", value=predicted(guess))
     links = [f"[IMDb]({movie.imdb_url})" if movie.imdb_url else ""]
     links.append(f"[TMDB]({movie.tmdb_url})" if movie.tmdb_url else "")
+    if page is not None and page.trailer_url:
+        links.append(f"[Trailer]({page.trailer_url})")
     if any(links):
         embed.add_field(name="Links", value=" · ".join(x for x in links if x), inline=False)
     return embed
+
+
+def add_page(embed: discord.Embed, page: MoviePage) -> None:
+    """Poster, overview, runtime and where to stream (with the attribution TMDB requires)."""
+    if page.poster_url:
+        embed.set_thumbnail(url=page.poster_url)
+    if page.overview:
+        embed.description = clip(page.overview, 1000)
+    if page.runtime_min:
+        embed.add_field(name="Runtime", value=f"{page.runtime_min} min")
+    if page.providers:
+        where = ", ".join(page.providers[:6])
+        if page.providers_link:
+            where = f"[{where}]({page.providers_link})"
+        embed.add_field(name="Stream it on", value=clip(where, FIELD_VALUE), inline=False)
+    embed.set_footer(text=PAGE_CREDIT if page.providers else DATA_CREDIT)
 
 
 def group_embed(
@@ -124,4 +149,6 @@ def status_embed(status: Status) -> discord.Embed:
     embed.add_field(name="Last fit", value=f"{fit} ({status.last_fit_status or 'none yet'})")
     nxt = "running now" if status.refitting else duration(status.next_refit_in_s)
     embed.add_field(name="Next refit check", value=f"{nxt} · {status.pending_changes} changes")
+    if status.catalog:
+        embed.add_field(name="Catalog", value=status.catalog, inline=False)
     return embed

@@ -8,6 +8,7 @@ from typing import Any
 
 import discord
 
+from bot.discord.claims import claim
 from bot.discord.errors import report_error
 from bot.discord.interaction import Interaction
 from bot.discord.text import NOT_YOURS, clip
@@ -17,12 +18,6 @@ from recommender.titles import TitleMatch
 log = logging.getLogger(__name__)
 
 MoviePicked = Callable[[Interaction, Movie], Awaitable[None]]
-_CLAIMED = "claimed-by-view"
-
-
-def is_claimed(interaction: discord.Interaction[Any]) -> bool:
-    """Whether a live view has taken this click (see `OwnedView.interaction_check`)."""
-    return bool(interaction.extras.get(_CLAIMED))
 
 
 class OwnedView(discord.ui.View):
@@ -38,7 +33,7 @@ class OwnedView(discord.ui.View):
 
     async def interaction_check(self, interaction: Interaction) -> bool:
         """Admit only the invoker; tell anyone else kindly and privately."""
-        interaction.extras[_CLAIMED] = True
+        claim(interaction)
         if interaction.user.id == self.owner_id:
             return True
         await interaction.response.send_message(NOT_YOURS, ephemeral=True)

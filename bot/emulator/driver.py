@@ -440,6 +440,26 @@ class DiscordEmulator:
             MESSAGE_COMPONENT, payload, user_id, channel_id, message=data
         )
 
+    async def click_as_seen(self, seen: Message, custom_id: str, *, user_id: int) -> Interaction:
+        """Press a button on an older copy of a message (a double click, a stale client).
+
+        Discord sends the message as it is now, so the button may no longer be on it.
+        """
+        comps = [c for c in iter_components(seen.data.get("components")) if c.get("type") == 2]
+        if not any(c.get("custom_id") == custom_id for c in comps):
+            raise LookupError(f"no button {custom_id!r} on the copy of message {seen.id}")
+        return await self.forge_click(seen.id, custom_id, user_id=user_id)
+
+    async def forge_click(self, message_id: int, custom_id: str, *, user_id: int) -> Interaction:
+        """Deliver a click with any custom_id on an existing message, as a crafted client can."""
+        data = self.state.messages.get(int(message_id))
+        if data is None:
+            raise LookupError(f"message {message_id} does not exist (deleted?)")
+        payload = {"custom_id": custom_id, "component_type": 2}
+        return self._dispatch_interaction(
+            MESSAGE_COMPONENT, payload, user_id, int(data["channel_id"]), message=data
+        )
+
     async def select(
         self, message: MessageRef, custom_id: str, values: Sequence[Any], *, user_id: int
     ) -> Interaction:

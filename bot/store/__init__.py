@@ -31,6 +31,7 @@ _MEMBER_TABLES = (
     ("onboarding_sessions", "user_id"),
     ("poll_votes", "user_id"),
     ("polls", "creator_id"),
+    ("unmatched_ratings", "user_id"),
 )
 
 
@@ -83,6 +84,14 @@ class Store:
         await self.db.submit(op)
         rows = await self.db.read("SELECT value FROM meta WHERE key = 'dataset'")
         return str(rows[0][0])
+
+    async def scrub(self) -> None:
+        """Make deleted rows unrecoverable from the files: fold the WAL in and truncate it.
+
+        The main file zeroes deleted content itself (secure_delete); old WAL frames keep
+        copies of the pages until a truncating checkpoint.
+        """
+        await self.db.checkpoint()
 
     async def forget_member(self, user_id: int) -> int:
         """Delete everything about a member in one transaction; returns the rows removed.

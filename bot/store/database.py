@@ -57,6 +57,7 @@ class _Pending:
     op: WriteOp
     future: asyncio.Future[Any]
     batch: Batchable | None = None
+    alone: bool = False  # runs outside any transaction, between batches (checkpoints)
 
 
 _Outcome = tuple[bool, Any, int]  # (succeeded, result or exception, rating rows changed)
@@ -64,6 +65,35 @@ _Outcome = tuple[bool, Any, int]  # (succeeded, result or exception, rating rows
 
 class _OpFailed(Exception):
     """Internal: an op failed during the optimistic (savepoint-free) pass."""
+
+
+class StoreUnusable(RuntimeError):
+    """The database file cannot be used; the message names the file and what to do."""
+
+
+def recovery_steps(path: Path) -> str:
+    """How to get a working database back, for messages about a damaged file."""
+    return (
+        f"Stop the bot, then restore a backup with `python -m bot restore <backup file>`, "
+        f"or salvage what is readable: `sqlite3 {path} .recover | sqlite3 {path}.recovered`, "
+        f"check it with `DATABASE_PATH={path}.recovered python -m bot check-db`, and move it "
+        f"over {path} (delete {path}-wal and {path}-shm first)."
+    )
+
+
+def _unusable(path: Path, exc: sqlite3.Error) -> StoreUnusable | None:
+    """A clear error for a database that failed to open (None: not a problem of the file)."""
+    text = str(exc)
+    if _is_busy(exc):
+        return None
+    if "readonly" in text or "unable to open" in text:
+        return StoreUnusable(
+            f"cannot write {path} ({text}): check that the file and its folder exist and are "
+            "writable by the user running the bot, or set DATABASE_PATH to a writable place"
+        )
+    return StoreUnusable(
+        f"{path} is damaged ({text}); the bot will not use it. " + (recovery_steps(path))
+    )
 
 
 class SQLiteDatabase:
@@ -98,6 +128,8 @@ class SQLiteDatabase:
         self._task: asyncio.Task[None] | None = None
         self._inflight: list[_Pending] = []
         self._closing = False
+        self._wal_path = self.path.with_name(self.path.name + "-wal")
+        self._wal_lost = False
         self.batches_committed = 0  # group-commit transactions so far (for tests and bench)
         self.writes_committed = 0
 
@@ -122,10 +154,19 @@ class SQLiteDatabase:
         if self._task is not None:
             raise RuntimeError("store is already connected")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            writer = await aiosqlite.connect(self.path, isolation_level=None)
+        except sqlite3.DatabaseError as exc:
+            raise _unusable(self.path, exc) or exc from exc
         try:
             await self._pragma(writer, f"busy_timeout = {self.busy_timeout_ms}")
             check_version(await read_version(writer), self.path)  # before changing anything
+            problems = [str(r[0]) for r in await writer.execute_fetchall("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise StoreUnusable(
+                    f"{self.path} is damaged ({'; '.join(problems[:3])}); the bot will not "
+                    "use it. " + recovery_steps(self.path)
+                )
             mode = await self._retry_busy(lambda: self._pragma(writer, "journal_mode = WAL"))
             if str(mode).lower() != "wal":
                 log.warning("%s: journal_mode is %s, not WAL", self.path, mode)
@@ -135,6 +176,9 @@ class SQLiteDatabase:
             old = await self._retry_busy(lambda: migrate(writer, self.path))
             await self._pragma(writer, "foreign_keys = ON")
             reader = await aiosqlite.connect(self.path, isolation_level=None)
+        except sqlite3.DatabaseError as exc:
+            await writer.close()
+            raise _unusable(self.path, exc) or exc from exc
         except BaseException:
             await writer.close()
             raise
@@ -193,11 +237,14 @@ class SQLiteDatabase:
         raise AssertionError("unreachable")
 
     # -------------------------------------------------------------- writer task
-    async def submit(self, op: WriteOp, batch: Batchable | None = None) -> Any:
+    async def submit(
+        self, op: WriteOp, batch: Batchable | None = None, *, alone: bool = False
+    ) -> Any:
         """Queue one write and wait until its transaction has committed.
 
         A caller cancelled before its batch starts writes nothing; one cancelled later may
-        still have its write committed (it is simply not told).
+        still have its write committed (it is simply not told). `alone` runs the op between
+        batches, outside any transaction (for checkpoints).
         """
         if self._task is None or self._closing:
             raise RuntimeError("store is closed")
@@ -205,7 +252,7 @@ class SQLiteDatabase:
             cause = None if self._task.cancelled() else self._task.exception()
             raise RuntimeError("store writer task has stopped") from cause
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(op, future, batch))
+        self._queue.append(_Pending(op, future, batch, alone))
         self._wake.set()
         return await future
 
@@ -219,8 +266,11 @@ class SQLiteDatabase:
                     self._wake.clear()
                     await self._wake.wait()
                     continue
+                if self._queue[0].alone:
+                    await self._run_alone(self._queue.popleft())
+                    continue
                 batch: list[_Pending] = []
-                while self._queue and len(batch) < self.max_batch:
+                while self._queue and len(batch) < self.max_batch and not self._queue[0].alone:
                     pending = self._queue.popleft()
                     if not pending.future.cancelled():  # the caller gave up before we began
                         batch.append(pending)
@@ -237,6 +287,56 @@ class SQLiteDatabase:
             self._inflight = []
             self._queue.clear()
             raise
+
+    async def _run_alone(self, pending: _Pending) -> None:
+        """Run one maintenance op on the writer connection outside any transaction."""
+        if pending.future.cancelled():
+            return
+        assert self._writer is not None
+        try:
+            value, _ = await pending.op(self._writer, self._clock())
+        except Exception as exc:
+            if not pending.future.done():
+                pending.future.set_exception(exc)
+            return
+        if not pending.future.done():
+            pending.future.set_result(value)
+
+    async def _rescue_wal(self, conn: aiosqlite.Connection) -> None:
+        """The WAL file was deleted under us: copy what it held into the main file, loudly.
+
+        SQLite keeps writing to the deleted file, which a crash would lose with every
+        acknowledged rating in it; until a restart recreates it, each commit is checkpointed.
+        """
+        if not self._wal_lost:
+            self._wal_lost = True
+            log.error(
+                "%s was deleted while the bot runs. Committed ratings are being copied into "
+                "%s after every write until the bot restarts; restart it soon, and never delete "
+                "the -wal or -shm files of a running bot.",
+                self._wal_path,
+                self.path,
+            )
+        try:
+            await conn.execute_fetchall("PRAGMA wal_checkpoint(FULL)")
+        except sqlite3.Error:
+            log.exception("could not checkpoint %s after its WAL vanished", self.path)
+
+    async def checkpoint(self) -> tuple[int, int, int]:
+        """Copy the WAL into the database and truncate it to zero bytes, between batches.
+
+        Deleted rows live on in old WAL frames until then; returns SQLite's (busy, wal pages,
+        checkpointed pages). busy=1 means a reader held it back; nothing is lost then.
+        """
+
+        async def op(conn: aiosqlite.Connection, now: float) -> tuple[tuple[int, int, int], int]:
+            rows = list(await conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)"))
+            busy, pages, done = (int(v) for v in rows[0])
+            if busy:
+                log.warning("%s: WAL checkpoint was held back by a reader", self.path)
+            return (busy, pages, done), 0
+
+        return await self.submit(op, alone=True)
 
     async def _run_batch(self, batch: list[_Pending]) -> None:
         """One transaction for the batch; each future gets its own result or error."""
@@ -270,6 +370,8 @@ class SQLiteDatabase:
                     pending.future.set_exception(exc)
             return
         self.batches_committed += 1
+        if not self._wal_path.exists():
+            await self._rescue_wal(conn)
         for pending, (ok, value, _) in zip(batch, outcomes, strict=True):
             if pending.future.done():
                 continue

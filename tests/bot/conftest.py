@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import itertools
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import pytest_asyncio
 
@@ -27,10 +29,47 @@ MANAGE_GUILD = 1 << 5
 _ids = itertools.count(3_000_000_000_000_000_001)
 
 
+LATEST_TITLES = [
+    (2571, "Matrix, The (1999)", "Action|Sci-Fi|Thriller", "0133093", "603"),
+    (2959, "Fight Club (1999)", "Action|Crime|Drama|Thriller", "0137523", "550"),
+    (79132, "Inception (2010)", "Action|Crime|Drama|Mystery|Sci-Fi|Thriller|IMAX", "1375666", ""),
+    (1, "Toy Story (1995)", "Adventure|Animation|Children|Comedy|Fantasy", "0114709", "862"),
+    (318, "Shawshank Redemption, The (1994)", "Crime|Drama", "0111161", "278"),
+    (176601, "Black Mirror", "(no genres listed)", "5290382", "413770"),
+]
+
+
+def write_modern_latest_small(folder: Path, seed: int = 0) -> Path:
+    """A tiny ml-latest-small lookalike of recent films (links with and without tmdbId), to
+    match the fake TMDB server's movies."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = list(LATEST_TITLES) + [
+        (100 + k, f"Filler Film {k} ({1990 + k})", "Drama|Comedy", f"{k:07d}", str(90_000 + k))
+        for k in range(30)
+    ]
+    rows.sort()  # GroupLens's files are in movieId order
+    with (folder / "movies.csv").open("w", newline="") as fh:  # quotes titles with commas
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["movieId", "title", "genres"])
+        writer.writerows((m, t, g) for m, t, g, _, _ in rows)
+    (folder / "links.csv").write_text(
+        "movieId,imdbId,tmdbId\n" + "".join(f"{m},{i},{d}\n" for m, _, _, i, d in rows)
+    )
+    rng = np.random.default_rng(seed)
+    lines = ["userId,movieId,rating,timestamp"]
+    for user in range(1, 41):
+        for k in rng.choice(len(rows), 12, replace=False):
+            stars = float(rng.integers(1, 11)) / 2
+            lines.append(f"{user},{rows[k][0]},{stars:.1f},{1_500_000_000 + user * 100 + k}")
+    (folder / "ratings.csv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
 def e2e_settings(root: Path, **over: Any) -> Settings:
     """Settings for a bot on the tiny fixture dataset with a small, fast model."""
     write_ml100k(root / "movielens" / "ml-100k")
     base = Settings(
+        dataset="ml-100k",
         discord_token="test-token",
         database_path=root / "bot.db",
         data_dir=root / "data",

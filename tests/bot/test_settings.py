@@ -12,7 +12,7 @@ from bot.settings import DISCORD_API_BASE, Settings, SettingsError
 def test_defaults_without_environment():
     s = Settings.from_env({})
     assert s.discord_token is None and s.api_base == DISCORD_API_BASE
-    assert s.dataset == "ml-100k" and s.database_path == Path("data/moviebot.db")
+    assert s.dataset == "ml-latest-small" and s.database_path == Path("data/moviebot.db")
     assert s.refit_interval == 600 and s.als.factors == 32 and s.als.solver == "cg"
 
 
@@ -57,3 +57,14 @@ def test_token_never_appears_in_repr_or_description():
 def test_bad_values_give_clear_errors(env, message):
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(env)
+
+
+def test_tmdb_settings_and_the_key_never_shows():
+    s = Settings.from_env(
+        {"TMDB_API_KEY": "tmdb-secret-key-123", "TMDB_REGION": "de", "PURGE_REFIT_DELAY": "2"}
+    )
+    assert s.tmdb_api_key == "tmdb-secret-key-123" and s.tmdb_region == "DE"
+    assert s.purge_refit_delay == 2
+    assert "tmdb-secret-key-123" not in repr(s) and "tmdb-secret-key-123" not in str(s.describe())
+    with pytest.raises(SettingsError, match="TMDB_REGION"):
+        Settings.from_env({"TMDB_REGION": "Germany"})

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from recommender.cli import main
+from tests.conftest import write_latest_small
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def test_demo_reproduces_the_seed_tables(run):
     assert code == 0
     assert doc["similar_to"] == "Seven (Se7en) (1995)"
     assert len(doc["recommendations"]) == 5 and len(doc["similar"]) == 5
-    assert {"movie_id", "title", "score"} <= set(doc["recommendations"][0])
+    assert set(doc["recommendations"][0]) == {"movie_id", "title", "score"}  # the seed's shape
     assert all(r["title"] != "Seven (Se7en) (1995)" for r in doc["similar"])
 
 
@@ -58,6 +59,32 @@ def test_evaluate_json_shape(run):
     assert {"rmse", "mae", "fit_seconds"} <= set(doc["folds"][0])
     assert doc["ranking"]["k"] == 10 and "popularity" in doc["ranking"]
     assert doc["rmse_mean"] == pytest.approx(doc["folds"][0]["rmse"])
+
+
+def test_evaluate_without_canonical_folds_has_the_same_shape(run, ml100k_dir: Path):
+    write_latest_small(ml100k_dir / "ml-latest-small")
+    code, canonical = run("evaluate", "--folds", "u1")
+    assert code == 0 and canonical["split"] == "u1..u5"
+    code, doc = run("--dataset", "ml-latest-small", "evaluate")
+    assert code == 0
+    assert doc["split"] == "random5" and isinstance(doc["seed"], int)
+    assert set(doc) == set(canonical)
+    assert [f["fold"] for f in doc["folds"]] == ["r1", "r2", "r3", "r4", "r5"]
+    assert all(set(f) == set(canonical["folds"][0]) for f in doc["folds"])
+    assert set(doc["ranking"]) == {"k", "model", "popularity"}
+    assert set(doc["ranking"]["model"]) == {"precision", "ndcg"}
+    assert doc["rmse_mean"] == pytest.approx(sum(f["rmse"] for f in doc["folds"]) / 5)
+    code, _ = run("--dataset", "ml-latest-small", "evaluate", "--folds", "u1")
+    assert code == 2  # canonical folds asked of a dataset without them
+
+
+def test_search_and_similar_show_natural_titles(run, capsys, tmp_path: Path):
+    code, hits = run("search", "the usual suspects", "--limit", "2")
+    assert code == 0 and hits[0]["title"] == "Usual Suspects, The (1995)"
+    assert hits[0]["display"] == "The Usual Suspects (1995)"
+    assert main(["--data-dir", str(tmp_path / "data"), "search", "usual suspects"]) == 0
+    text = capsys.readouterr().out
+    assert "The Usual Suspects (1995)" in text and "Suspects, The" not in text
 
 
 def test_fit_writes_a_loadable_snapshot(run, tmp_path: Path):

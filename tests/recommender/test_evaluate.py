@@ -6,7 +6,16 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recommender.evaluate import _ranking_scores, evaluate
+from recommender.evaluate import (
+    RANDOM_SPLIT,
+    SPLIT_SEED,
+    _ranking_scores,
+    evaluate,
+    has_canonical_folds,
+    random_folds,
+    split_folds,
+)
+from recommender.movielens import load_movielens
 
 
 def test_ranking_scores_by_hand():
@@ -20,8 +29,6 @@ def test_ranking_scores_by_hand():
 
 
 def test_evaluate_on_fixture_has_the_documented_shape(ml100k_dir):
-    from recommender.movielens import load_movielens
-
     ml = load_movielens("ml-100k", ml100k_dir / "ml-100k")
     result = evaluate(ml, ("u1",))
     (fold,) = result["folds"]
@@ -42,8 +49,52 @@ def test_real_folds_meet_the_accuracy_and_ranking_targets(real_ml100k):
     assert u1["model"]["precision"] >= 0.30  # implicit's ALS on u1, as measured in the issue
 
 
-def test_evaluate_refuses_datasets_without_folds(real_ml100k):
+def test_canonical_fold_names_are_refused_without_canonical_folds(ml100k_dir):
     from dataclasses import replace
 
+    ml = load_movielens("ml-100k", ml100k_dir / "ml-100k")
     with pytest.raises(ValueError, match="folds"):
-        evaluate(replace(real_ml100k, name="ml-1m"))
+        evaluate(replace(ml, name="ml-1m"), ("u1",))
+    with pytest.raises(ValueError, match="random5"):
+        evaluate(ml, ("u1", RANDOM_SPLIT))
+
+
+def test_random_folds_are_seeded_and_balanced():
+    fold = random_folds(103)
+    assert np.array_equal(fold, random_folds(103, seed=SPLIT_SEED))
+    assert not np.array_equal(fold, random_folds(103, seed=SPLIT_SEED + 1))
+    assert sorted(np.bincount(fold).tolist()) == [20, 20, 21, 21, 21]
+    assert not np.array_equal(fold[:25], np.arange(25) % 5)  # shuffled, not dealt in order
+
+
+def test_random_split_partitions_the_ratings(latest_small_dir):
+    ml = load_movielens("ml-latest-small", latest_small_dir / "ml-latest-small")
+    assert not has_canonical_folds(ml)
+    splits = split_folds(ml, (RANDOM_SPLIT,))
+    assert [name for name, _, _ in splits] == ["r1", "r2", "r3", "r4", "r5"]
+
+    def keys(r):
+        return r.users.astype(np.int64) * 100_000 + r.items
+
+    everything = np.sort(keys(ml.ratings))
+    assert len(np.unique(everything)) == len(everything)  # (user, movie) names a rating
+    tests = np.concatenate([keys(test) for _, _, test in splits])
+    assert np.array_equal(np.sort(tests), everything)  # each rating in exactly one test fold
+    for _, train, test in splits:
+        assert abs(len(test) - len(everything) / 5) < 1
+        assert np.array_equal(np.sort(np.concatenate([keys(train), keys(test)])), everything)
+
+
+def test_evaluate_without_canonical_folds_uses_random5(latest_small_dir):
+    ml = load_movielens("ml-latest-small", latest_small_dir / "ml-latest-small")
+    result = evaluate(ml)
+    assert result["split"] == RANDOM_SPLIT and result["seed"] == SPLIT_SEED
+    assert [f["fold"] for f in result["folds"]] == ["r1", "r2", "r3", "r4", "r5"]
+    assert result["rmse_mean"] == pytest.approx(np.mean([f["rmse"] for f in result["folds"]]))
+    assert evaluate(ml)["folds"][0]["rmse"] == result["folds"][0]["rmse"]  # same seed, same split
+
+
+def test_real_100k_has_canonical_folds_and_keeps_them(real_ml100k):
+    assert has_canonical_folds(real_ml100k)
+    result = evaluate(real_ml100k, ("u1",))
+    assert result["split"] == "u1..u5" and result["seed"] is None

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from recommender.data import Catalog
 from recommender.movielens import (
     DatasetFormatError,
     load_csv_catalog,
@@ -133,3 +134,104 @@ def test_real_100k_pitfalls(real_ml100k):
     assert "Misérables, Les (1995)" in cat.titles
     assert len(set(cat.titles)) == len(cat.titles)
     assert len(real_ml100k.ratings) == 99_684  # minus "unknown" and doubly rated duplicates
+
+
+def test_100k_links_keep_imdb_and_search_tmdb_by_natural_title(ml100k_dir: Path):
+    cat = load_movielens("ml-100k", ml100k_dir / "ml-100k").catalog
+    suspects = cat.movie(4)  # "Usual Suspects, The (1995)"
+    assert suspects.imdb_url == "http://us.imdb.com/M/title-exact?x"
+    assert suspects.tmdb_url == (
+        "https://www.themoviedb.org/search/movie?query=The%20Usual%20Suspects"
+    )
+    assert cat.movie(3).tmdb_url.endswith("?query=Seven")  # alias "(Se7en)" left out
+
+
+def test_csv_links_never_fall_back_to_a_search(latest_small_dir: Path):
+    ml = load_movielens("ml-latest-small", latest_small_dir / "ml-latest-small")
+    assert ml.catalog.movie(1).tmdb_url == "https://www.themoviedb.org/movie/101"
+    no_tmdb = ml.catalog.movie(3)
+    assert no_tmdb.tmdb_url is None
+    assert no_tmdb.imdb_url == "https://www.imdb.com/title/tt1000003/"
+
+
+def test_csv_fixture_without_year_or_genres(latest_small_dir: Path):
+    cat = load_movielens("ml-latest-small", latest_small_dir / "ml-latest-small").catalog
+    untitled = cat.movie(cat.titles.index("Untitled Project") + 1)
+    assert untitled.year is None and untitled.display == "Untitled Project"
+    assert cat.movie(len(cat)).genres == ()
+    assert not any("no genres" in g for g in cat.genre_names)
+
+
+def test_coverage_counts_movies_and_latest_year(ml100k_dir: Path, latest_small_dir: Path):
+    cat = load_movielens("ml-100k", ml100k_dir / "ml-100k").catalog
+    assert cat.coverage() == (50, 1997)  # 52 rows minus a merged duplicate and "unknown"
+    csv_cat = load_movielens("ml-latest-small", latest_small_dir / "ml-latest-small").catalog
+    assert csv_cat.coverage() == (22, 2018)
+    no_years = Catalog.build([1, 2], ["A", "B"], [[], []])
+    assert no_years.coverage() == (2, None)
+
+
+# Real ml-latest-small: the facts below are from its README.txt and movies.csv/links.csv.
+
+
+def test_real_latest_small_sizes_and_rating_scale(real_latest_small):
+    ml = real_latest_small
+    assert len(ml.ratings) == 100_836
+    assert len(np.unique(ml.ratings.users)) == 610
+    assert len(ml.catalog) == 9_742 and not ml.catalog.aliases
+    assert ml.catalog.coverage() == (9_742, 2018)
+    assert np.array_equal(np.unique(ml.ratings.ratings), np.arange(1, 11) / 2)
+
+
+def test_real_latest_small_quoted_titles_with_commas(real_latest_small):
+    cat = real_latest_small.catalog
+    lost = cat.movie(29)
+    assert lost.title == "City of Lost Children, The (Cité des enfants perdus, La) (1995)"
+    assert lost.year == 1995
+    assert lost.genres == ("Adventure", "Drama", "Fantasy", "Mystery", "Sci-Fi")
+    assert not any(t.startswith('"') or t.endswith('"') for t in cat.titles)
+    assert cat.title(40) == "Cry, the Beloved Country (1995)"
+    assert cat.movie(40).genres == ("Drama",)
+
+
+def test_real_latest_small_links(real_latest_small):
+    cat = real_latest_small.catalog
+    missing = [791, 1107, 2851, 4051, 26587, 32600, 40697, 79299]
+    assert np.flatnonzero(cat.tmdb_ids == 0).tolist() == [cat.row(m) for m in missing]
+    for movie_id in missing:
+        movie = cat.movie(movie_id)
+        assert movie.tmdb_url is None
+        assert movie.imdb_url and movie.imdb_url.startswith("https://www.imdb.com/title/tt")
+    assert cat.movie(40697).imdb_url == "https://www.imdb.com/title/tt0105946/"
+    matrix = cat.movie(2571)
+    assert matrix.imdb_url == "https://www.imdb.com/title/tt0133093/"
+    assert matrix.tmdb_url == "https://www.themoviedb.org/movie/603"
+
+
+@pytest.mark.parametrize(
+    ("movie_id", "title"),
+    [
+        (73, "Misérables, Les (1995)"),
+        (1320, "Alien³ (a.k.a. Alien 3) (1992)"),
+        (7209, "M. Hulot’s Holiday (Mr. Hulot's Holiday) (Vacances de Monsieur Hulot, Les) (1953)"),
+        (741, "Ghost in the Shell (Kôkaku kidôtai) (1995)"),
+    ],
+)
+def test_real_latest_small_non_ascii_titles_survive(real_latest_small, movie_id: int, title: str):
+    assert real_latest_small.catalog.title(movie_id) == title
+
+
+def test_real_latest_small_genres_and_years(real_latest_small):
+    cat = real_latest_small.catalog
+    assert "(no genres listed)" not in cat.genre_names
+    assert not any("no genres" in g.lower() for g in cat.genre_names)
+    assert int((cat.genre_masks == 0).sum()) == 34  # the "(no genres listed)" movies
+    assert cat.movie(143410).genres == ()  # Hyena Road
+    assert cat.movie(1).year == 1995
+    death_note = cat.movie(171749)
+    assert death_note.title == "Death Note: Desu nôto (2006–2007)" and death_note.year == 2006
+    babylon = cat.movie(40697)
+    assert babylon.title == "Babylon 5" and babylon.year is None
+    assert int(cat.years[cat.row(40697)]) == 0
+    assert cat.title(27008) == "From Dusk Till Dawn 2: Texas Blood Money (1999)"  # trailing space
+    assert cat.movie(27008).year == 1999

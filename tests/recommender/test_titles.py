@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recommender.data import Catalog
+from recommender.data import Catalog, Movie, natural_title
 from recommender.titles import TitleIndex, normalize, title_variants
 from tests.conftest import FIXTURE_TITLES
 
@@ -109,3 +109,94 @@ def test_real_catalog_titles(real_ml100k):
     assert index.resolve("the usual suspects").movie.movie_id == 12
     assert index.search("shawshenk")[0].title == "Shawshank Redemption, The (1994)"
     assert index.resolve("chasing amy").movie.movie_id == 246
+
+
+def test_a_fragment_of_a_longer_title_is_asked_about_not_taken(index: TitleIndex):
+    fragment = index.resolve("shawshank")
+    assert fragment.movie is None
+    assert fragment.candidates[0].title == "Shawshank Redemption, The (1994)"
+    assert index.resolve("the shawshank redemption").movie is not None
+    assert index.resolve("shawshank redemtion").movie is not None  # a typo, not a fragment
+
+
+def test_real_catalog_fragments_and_mentions_ask_first(real_ml100k):
+    index = TitleIndex(real_ml100k.catalog)
+    for typed in ("@everyone", "everyone", "star", "the"):
+        assert index.resolve(typed).movie is None, typed
+    for typed, title in (("se7en", "Seven (Se7en) (1995)"), ("fargo", "Fargo (1996)")):
+        assert index.resolve(typed).movie.title == title
+
+
+@pytest.mark.parametrize(
+    ("title", "display"),
+    [
+        ("Usual Suspects, The (1995)", "The Usual Suspects (1995)"),
+        ("Misérables, Les (1995)", "Les Misérables (1995)"),
+        (
+            "City of Lost Children, The (Cité des enfants perdus, La) (1995)",
+            "The City of Lost Children (La Cité des enfants perdus) (1995)",
+        ),
+        ("Walk in the Clouds, A (1995)", "A Walk in the Clouds (1995)"),
+        ("Bear, The (Ours, L') (1988)", "The Bear (L'Ours) (1988)"),
+        ("Postman, The (Postino, Il) (1994)", "The Postman (Il Postino) (1994)"),
+        (
+            "Children Are Watching Us, The (Bambini ci guardano, I) (1944)",
+            "The Children Are Watching Us (I Bambini ci guardano) (1944)",
+        ),
+        (
+            "Macbeth (a.k.a. Tragedy of Macbeth, The) (1971)",
+            "Macbeth (a.k.a. The Tragedy of Macbeth) (1971)",
+        ),
+        ("Death Note: Desu nôto (2006–2007)", "Death Note: Desu nôto (2006–2007)"),
+        (
+            "Naked Gun: From the Files of Police Squad!, The",
+            "The Naked Gun: From the Files of Police Squad!",
+        ),
+        # No article at the end of a name: left exactly as MovieLens spells it.
+        ("I, Robot (2004)", "I, Robot (2004)"),
+        ("Cry, the Beloved Country (1995)", "Cry, the Beloved Country (1995)"),
+        ("Monsters, Inc. (2001)", "Monsters, Inc. (2001)"),
+        ("Seven (Se7en) (1995)", "Seven (Se7en) (1995)"),
+        ("(500) Days of Summer (2009)", "(500) Days of Summer (2009)"),
+        ("Patrik Age 1.5 (Patrik 1,5) (2008)", "Patrik Age 1.5 (Patrik 1,5) (2008)"),
+        ("Godfather: Part II, The (1974)", "The Godfather: Part II (1974)"),
+    ],
+)
+def test_natural_title_moves_trailing_articles_to_the_front(title: str, display: str):
+    assert natural_title(title) == display
+
+
+def test_movie_display_keeps_title_as_movielens_spells_it():
+    cat = Catalog.build([4], ["Usual Suspects, The (1995)"], [[]])
+    movie = cat.movie(4)
+    assert movie.title == "Usual Suspects, The (1995)"
+    assert movie.display == "The Usual Suspects (1995)"
+    assert Movie(1, "Alien (1979)", 1979, (), None, None).display == "Alien (1979)"
+
+
+def test_a_leading_article_finds_a_title_stored_without_it():
+    titles = ["Naked Gun 33 1/3: The Final Insult (1994)", "Naked (1993)", "Heat (1995)"]
+    cat = Catalog.build([1, 2, 3], titles, [[], [], []])
+    index = TitleIndex(cat, np.array([100, 10, 50]))
+    assert index.search("the naked gun")[0].movie_id == 1
+    assert index.search("naked gun")[0].movie_id == 1
+    assert index.search("the heat")[0].movie_id == 3
+    assert index.resolve("the naked gun").movie is None  # a fragment of the whole name
+
+
+def test_real_100k_leading_article_search(real_ml100k):
+    from recommender.datasets import title_index
+
+    index = title_index(real_ml100k)
+    assert index.search("the naked gun")[0].title == "Naked Gun 33 1/3: The Final Insult (1994)"
+
+
+def test_real_latest_small_search_and_resolve(real_latest_small):
+    from recommender.datasets import title_index
+
+    index = title_index(real_latest_small)
+    assert index.search("the matrix")[0].title == "Matrix, The (1999)"
+    assert index.resolve("the matrix").movie.title == "Matrix, The (1999)"
+    assert index.resolve("inception").movie.title == "Inception (2010)"
+    assert index.resolve("the city of lost children").movie.movie_id == 29
+    assert index.resolve("the").movie is None

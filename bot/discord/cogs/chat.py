@@ -185,7 +185,10 @@ class Chat(commands.Cog):
             return
         if not found.candidates:
             shown = discord.utils.escape_markdown(text[:80])
-            await message.reply(f"I don't know a movie called “{shown}”. {HELP.splitlines()[1]}")
+            covers = self.queries.catalog_summary()
+            await message.reply(
+                f"I don't know a movie called “{shown}” (I know {covers}). {HELP.splitlines()[1]}"
+            )
             return
 
         async def picked(interaction: Interaction, movie: Movie) -> None:

@@ -27,6 +27,7 @@ class Discover(commands.Cog):
     def __init__(self, bot: MovieBot) -> None:
         self.bot = bot
         self.queries = bot.services.queries
+        self.pages = bot.services.pages
 
     @app_commands.command(name="recommend")
     @app_commands.checks.cooldown(5, 10.0, key=per_user)
@@ -53,6 +54,9 @@ class Discover(commands.Cog):
             if genre:
                 title += f" · {genre}"
             embed = picks_embed(title, picks, "≈ predicted stars for you")
+        top = await self.pages.page(picks[0].movie) if picks else None
+        if top is not None and top.poster_url:
+            embed.set_thumbnail(url=top.poster_url)  # the first pick's poster
         await interaction.edit_original_response(embed=embed, view=rate_more_view())
 
     def known_genre(self, typed: str | None) -> str | None:
@@ -109,11 +113,17 @@ class Discover(commands.Cog):
         """
 
         async def show(inter: Interaction, film: Movie) -> None:
+            if self.pages.enabled:  # TMDB may take a moment: acknowledge within 3 s first
+                await inter.response.defer(ephemeral=True, thinking=True)
             average, count = self.queries.movie_stats(film.movie_id)
             mine = await self.queries.rating(inter.user.id, film.movie_id)
             guess = await self.queries.predict(inter.user.id, film.movie_id)
-            embed = movie_embed(film, average, count, mine, guess)
-            await inter.response.send_message(embed=embed, ephemeral=True)
+            page = await self.pages.page(film)
+            embed = movie_embed(film, average, count, mine, guess, page)
+            if inter.response.is_done():
+                await inter.edit_original_response(embed=embed)
+            else:
+                await inter.response.send_message(embed=embed, ephemeral=True)
 
         await with_movie(interaction, movie, show)
 

@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.cards import start_cards
-from bot.discord.checks import per_user
+from bot.discord.checks import per_user, raw_option
 from bot.discord.client import MovieBot
 from bot.discord.interaction import Interaction
 from bot.discord.movie_option import MovieArg, MovieQuery, with_movie
@@ -23,6 +23,28 @@ log = logging.getLogger(__name__)
 STAR_CHOICES = [
     app_commands.Choice(name=f"{stars_text(v / 2)}", value=v / 2) for v in range(10, 0, -1)
 ]
+
+
+class StarsTransformer(app_commands.Transformer):
+    """The stars option: ½ to 5 as choices; anything but a number (JSON true too) is refused."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.number
+
+    @property
+    def choices(self) -> list[app_commands.Choice[float]]:
+        return STAR_CHOICES
+
+    async def transform(self, interaction: Interaction, value: object) -> float:
+        """The value as float; a raw bool or text never becomes stars."""
+        raw = raw_option(interaction, "stars")
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            raise app_commands.TransformerError(raw, self.type, self)
+        return float(raw)
+
+
+StarsArg = app_commands.Transform[float, StarsTransformer]
 PAGE_SIZE = 10
 
 
@@ -49,18 +71,15 @@ class Ratings(commands.Cog):
         self.queries = bot.services.queries
 
     @app_commands.command(name="rate")
-    @app_commands.choices(stars=STAR_CHOICES)
     @app_commands.checks.cooldown(10, 10.0, key=per_user)
-    async def rate(
-        self, interaction: Interaction, movie: MovieArg, stars: app_commands.Choice[float]
-    ) -> None:
+    async def rate(self, interaction: Interaction, movie: MovieArg, stars: StarsArg) -> None:
         """Rate a movie from half a star to five stars.
 
         Args:
             movie: The movie; pick from the list or type a title.
             stars: How many stars you give it.
         """
-        await self._rate(interaction, movie, float(stars.value))
+        await self._rate(interaction, movie, stars)
 
     async def _rate(self, interaction: Interaction, query: MovieQuery, stars: float):
         async def save(inter: Interaction, movie: Movie) -> None:

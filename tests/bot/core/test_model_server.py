@@ -24,6 +24,7 @@ ALICE, BOB, CAROL = 111111111111111111, 222222222222222222, 333333333333333333
 
 def make_settings(tmp_path: Path, ml_dir: Path, **over) -> Settings:
     base = Settings(
+        dataset="ml-100k",
         database_path=tmp_path / "bot.db",
         data_dir=tmp_path / "data",
         movielens_dir=ml_dir,

@@ -336,3 +336,25 @@ async def test_status_reports_counts(harness: Harness) -> None:
     assert info["Club raters"] == f"{stats['raters']:,}"
     assert info["MovieLens ratings"] == f"{len(harness.bot.services.models.ml.ratings):,}"
     assert "(ok)" in info["Last fit"]
+
+
+async def test_broken_picks_and_fragments_ask_before_rating(harness: Harness) -> None:
+    """Nothing is rated unless the member picked it or typed a whole title."""
+    user = harness.new_member()
+    empty = await harness.run("rate", user, movie="m:", stars=4.0)
+    assert empty.ephemeral and "Please type a movie title" in empty.content
+    mention = await harness.run("rate", user, movie="@everyone", stars=4.0)
+    assert mention.ephemeral and not mention.content.startswith("Rated")  # asks, or not found
+    fragment = await harness.run("rate", user, movie="shawshank", stars=4.0)
+    assert fragment.ephemeral and fragment.content.startswith("Which movie did you mean")
+    assert fragment.buttons[0].label == "Shawshank Redemption, The (1994)"
+    assert await harness.store.ratings.count_user_ratings(user) == 0
+
+
+async def test_stars_that_are_not_a_number_are_refused(harness: Harness) -> None:
+    """A modified client sending `true` (or text) for stars gets an answer and no rating."""
+    user = harness.new_member()
+    for value in (True, "5"):
+        reply = await rogue_slash(harness, "rate", user, movie="m:3", stars=value).final()
+        assert reply is not None and reply.ephemeral and "couldn't understand" in reply.content
+    assert await harness.store.ratings.get_rating(user, 3) is None

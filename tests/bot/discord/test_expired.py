@@ -16,6 +16,18 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 harness = restartable_fixture("expired")
 
 
+def hold(monkeypatch: pytest.MonkeyPatch, target: object, name: str) -> asyncio.Event:
+    """Make `target.name` wait for the returned event before doing its real work."""
+    real, gate = getattr(target, name), asyncio.Event()
+
+    async def held(*args: Any, **kwargs: Any) -> Any:
+        await gate.wait()
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, held)
+    return gate
+
+
 def click_checked(harness: RestartableHarness, user: int) -> asyncio.Task[Any]:
     """The bot's verdict on the next click by `user`: (interaction, answered as expired)."""
     return asyncio.create_task(
@@ -44,14 +56,7 @@ async def test_a_slow_restart_proof_button_is_not_told_it_expired(
 ):
     user = harness.new_member("slow-clicker")
     card = await harness.run("onboard", user)
-    ratings = harness.bot.services.ratings
-    real_rate, gate = ratings.rate, asyncio.Event()
-
-    async def slow_rate(*args: Any, **kwargs: Any) -> Any:
-        await gate.wait()  # held until the expiry check has had its say
-        return await real_rate(*args, **kwargs)
-
-    monkeypatch.setattr(ratings, "rate", slow_rate)
+    gate = hold(monkeypatch, harness.bot.services.ratings, "rate")  # until the check is done
     verdict = click_checked(harness, user)
     inter = await harness.click(card, "★★★★", user)
     _, expired = await verdict
@@ -68,14 +73,7 @@ async def test_a_slow_live_view_is_not_told_it_expired(
     user = harness.new_member("slow-forgetter")
     await harness.bot.services.ratings.rate(user, 1, 4.0)
     ask = await harness.run("forgetme", user)
-    ratings = harness.bot.services.ratings
-    real_forget, gate = ratings.forget, asyncio.Event()
-
-    async def slow_forget(member: int) -> int:
-        await gate.wait()
-        return await real_forget(member)
-
-    monkeypatch.setattr(ratings, "forget", slow_forget)
+    gate = hold(monkeypatch, harness.bot.services.ratings, "forget")
     verdict = click_checked(harness, user)
     inter = await harness.click(ask, "Delete everything", user)
     _, expired = await verdict
@@ -84,3 +82,30 @@ async def test_a_slow_live_view_is_not_told_it_expired(
     answer = await inter.response(timeout=5)
     assert answer.content != EXPIRED
     assert harness.emu.message(ask.id).content.startswith("Done.")
+
+
+async def test_a_stale_second_click_on_a_card_is_answered_and_counted_once(
+    harness: RestartableHarness,
+):
+    user = harness.new_member("double-clicker")
+    card = await harness.run("onboard", user)
+    first = await harness.click(card, "★★★★", user)
+    await first.response(timeout=5)
+    stars = card.button("★★★★").custom_id  # still on our old copy of the card, gone from it now
+    stale = await harness.emu.click_as_seen(card, stars, user_id=user)
+    answer = await stale.response(timeout=5)
+    assert answer.ephemeral and answer.content == EXPIRED
+    assert await harness.store.ratings.count_user_ratings(user) == 1
+
+
+@pytest.mark.parametrize(
+    "forged",
+    ["rc:o:{user}:99999:5", "rc:s1:{user}:2:k", "poll:424242:vote:1", "poll:1:close", "rate-more"],
+)
+async def test_forged_button_ids_are_answered(harness: RestartableHarness, forged: str):
+    user = harness.new_member("forger")
+    page = await harness.run("status", user)
+    inter = await harness.emu.forge_click(page.id, forged.format(user=user), user_id=user)
+    answer = await inter.response(timeout=5)
+    assert answer.ephemeral and answer.content == EXPIRED
+    assert await harness.store.ratings.count_user_ratings(user) == 0

@@ -1,0 +1,87 @@
+"""Move a club's database to another dataset's movie ids (`python -m bot migrate-ids`).
+
+Clubs that began on ML-100K keep every rating when the bot moves to today's MovieLens ids:
+movies are matched by name and year, unmatched ratings are kept aside (and listed), and the
+old dataset's model files, which hold members' vectors under the old ids, are deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from bot.settings import Settings
+from bot.store import Store
+from bot.store.id_migration import Remapped, remap_movies
+from recommender.catalog_match import match_catalogs
+from recommender.datasets import id_space, load_dataset
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Switch:
+    """The outcome of a move: from where to where, the numbers, and what found no match."""
+
+    from_dataset: str
+    to_dataset: str
+    movies_matched: int
+    movies_known: int
+    done: Remapped | None  # None: the database already uses the target's ids
+    unmatched: list[tuple[str, int]]  # (title, ratings kept aside), most rated first
+
+
+async def switch_dataset(settings: Settings) -> Switch:
+    """Move DATABASE_PATH to DATASET's movie ids (stop the bot first)."""
+    async with Store(settings.database_path) as store:
+        bound = await store.bind_dataset(settings.dataset)
+        if id_space(bound) == id_space(settings.dataset):
+            return Switch(bound, settings.dataset, 0, 0, None, [])
+        source, target = await asyncio.gather(
+            asyncio.to_thread(load_dataset, bound, settings.data_dir, settings.movielens_dir),
+            asyncio.to_thread(
+                load_dataset, settings.dataset, settings.data_dir, settings.movielens_dir
+            ),
+        )
+        mapping = await asyncio.to_thread(match_catalogs, source.catalog, target.catalog)
+        titles = dict(zip(source.catalog.movie_ids.tolist(), source.catalog.titles, strict=True))
+        done = await remap_movies(store, mapping, titles, bound, settings.dataset)
+        rows = await store.db.read(
+            "SELECT title, count(*) AS n FROM unmatched_ratings WHERE from_dataset = ? "
+            "GROUP BY title ORDER BY n DESC, title",
+            (bound,),
+        )
+    for suffix in (".npz", ".json"):
+        (settings.model_dir / f"{bound}{suffix}").unlink(missing_ok=True)
+    log.info(
+        "moved %s from %s to %s ids: %s", settings.database_path, bound, settings.dataset, done
+    )
+    return Switch(
+        bound,
+        settings.dataset,
+        len(mapping),
+        len(source.catalog),
+        done,
+        [(str(t), int(n)) for t, n in rows],
+    )
+
+
+def describe(switch: Switch) -> str:
+    """The report `python -m bot migrate-ids` prints."""
+    if switch.done is None:
+        return f"Nothing to do: the database already uses {switch.to_dataset}'s movie ids."
+    d = switch.done
+    lines = [
+        f"Moved from {switch.from_dataset} to {switch.to_dataset} movie ids.",
+        f"Movies matched: {switch.movies_matched:,} of {switch.movies_known:,}.",
+        f"Ratings moved: {d.ratings_moved:,} ({d.ratings_merged:,} merged into the same movie).",
+        f"Ratings kept aside (no match; nothing deleted): {d.ratings_kept_aside:,}.",
+        f"Skips dropped (no match): {d.skips_dropped:,}. Open polls closed: {d.polls_closed:,}.",
+    ]
+    if switch.unmatched:
+        lines.append("Unmatched movies (ratings kept aside):")
+        lines += [f"  {title}: {n}" for title, n in switch.unmatched[:50]]
+        if len(switch.unmatched) > 50:
+            lines.append(f"  …and {len(switch.unmatched) - 50} more")
+    return "\n".join(lines)

@@ -1,0 +1,113 @@
+"""Moving a club from ML-100K ids to today's MovieLens ids: every rating kept, none misplaced."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.core.model_server import DatasetMismatch
+from bot.core.services import Services
+from bot.store import Store
+from tests.bot.conftest import write_modern_latest_small
+from tests.bot.core.test_model_server import CountingRunner, make_settings
+
+ALICE, BOB = 111111111111111111, 222222222222222222
+TOY_STORY, SHAWSHANK_100K, SHAWSHANK, FILLER_100K = 1, 9, 318, 21
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def ml_dir(ml100k_dir: Path) -> Path:
+    """A MOVIELENS_DIR with both the ml-100k and the ml-latest-small lookalikes."""
+    write_modern_latest_small(ml100k_dir / "ml-latest-small")
+    return ml100k_dir
+
+
+async def club_on_ml100k(tmp_path: Path, ml_dir: Path) -> Path:
+    """A database made on ML-100K with ratings, a skip, a card session and an open poll."""
+    settings = make_settings(tmp_path, ml_dir)
+    async with Store(settings.database_path) as store:
+        services = Services.build(settings, store, CountingRunner())
+        await services.start(periodic=False)
+        rate = services.ratings.rate
+        await rate(ALICE, TOY_STORY, 5.0)
+        await rate(ALICE, SHAWSHANK_100K, 4.5)
+        await rate(ALICE, FILLER_100K, 2.0)
+        await rate(BOB, TOY_STORY, 3.0)
+        await services.ratings.skip(BOB, SHAWSHANK_100K)
+        await services.cards.save(ALICE, {"mode": "o", "rated": 3, "recent": [9, 1]}, None)
+        await services.nights.open_poll(1, 2, ALICE, [TOY_STORY, SHAWSHANK_100K], "average")
+        await services.close()
+    assert (settings.model_dir / "ml-100k.npz").is_file()
+    return settings.database_path
+
+
+def migrate(tmp_path: Path, ml_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DATABASE_PATH": str(tmp_path / "bot.db"),
+        "DATA_DIR": str(tmp_path / "data"),
+        "MOVIELENS_DIR": str(ml_dir),
+        "DATASET": "ml-latest-small",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "migrate-ids"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+async def test_starting_on_the_new_default_points_to_the_migration(tmp_path, ml_dir):
+    await club_on_ml100k(tmp_path, ml_dir)
+    settings = replace(make_settings(tmp_path, ml_dir), dataset="ml-latest-small")
+    async with Store(settings.database_path) as store:
+        services = Services.build(settings, store, CountingRunner())
+        with pytest.raises(DatasetMismatch, match="python -m bot migrate-ids"):
+            await services.start(periodic=False)
+
+
+async def test_migration_moves_matches_keeps_the_rest_and_the_bot_starts(tmp_path, ml_dir):
+    await club_on_ml100k(tmp_path, ml_dir)
+    done = migrate(tmp_path, ml_dir)
+    assert done.returncode == 0, done.stderr
+    report = done.stdout
+    assert "Moved from ml-100k to ml-latest-small movie ids." in report
+    assert (
+        "Ratings moved: 3 (0 merged" in report
+        and "kept aside (no match; nothing deleted): 1" in report
+    )
+    assert "Filler Movie 0 (1960): 1" in report and "Open polls closed: 1." in report
+    assert not (tmp_path / "data" / "models" / "ml-100k.npz").exists()  # old ids, old vectors
+
+    settings = replace(make_settings(tmp_path, ml_dir), dataset="ml-latest-small")
+    async with Store(settings.database_path) as store:
+        assert await store.ratings.get_rating(ALICE, TOY_STORY) == 5.0
+        assert await store.ratings.get_rating(ALICE, SHAWSHANK) == 4.5
+        assert await store.ratings.get_rating(BOB, TOY_STORY) == 3.0
+        assert await store.ratings.count_user_ratings(ALICE) == 2
+        assert await store.skips.skipped(BOB) == {SHAWSHANK}
+        aside = await store.db.read("SELECT title, stars FROM unmatched_ratings")
+        assert [tuple(r) for r in aside] == [("Filler Movie 0 (1960)", 2.0)]
+        assert (await store.polls.open_polls()) == []
+        services = Services.build(settings, store, CountingRunner())
+        await services.start(periodic=False)
+        try:
+            picks, cold = await services.queries.recommend(ALICE, 3)
+            assert not cold and picks
+            assert (await services.cards.load(ALICE, "o")) == {
+                "mode": "o",
+                "rated": 3,
+                "recent": [],
+            }
+            assert await services.ratings.forget(ALICE) > 0
+            assert await store.db.read("SELECT * FROM unmatched_ratings") == []
+        finally:
+            await services.close()
+    again = migrate(tmp_path, ml_dir)
+    assert again.returncode == 0 and again.stdout.startswith("Nothing to do")

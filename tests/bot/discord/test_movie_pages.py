@@ -1,0 +1,112 @@
+"""Movie pages on today's default dataset: TMDB posters and where to stream when a key is set,
+links only without one, and nothing breaks when TMDB misbehaves."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from bot.app import running_bot
+from bot.emulator import DiscordEmulator
+from tests.bot.conftest import (
+    ADMIN,
+    GUILD,
+    MANAGE_GUILD,
+    Harness,
+    e2e_settings,
+    write_modern_latest_small,
+)
+from tests.bot.tmdb.fake_tmdb import API_KEY, FakeTmdb
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def tmdb() -> AsyncIterator[FakeTmdb]:
+    fake = FakeTmdb()
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def harness(
+    tmp_path_factory: pytest.TempPathFactory, tmdb: FakeTmdb
+) -> AsyncIterator[Harness]:
+    """The bot on an ml-latest-small lookalike, with a TMDB key pointing at the fake server."""
+    root = tmp_path_factory.mktemp("pages")
+    write_modern_latest_small(root / "movielens" / "ml-latest-small")
+    async with DiscordEmulator() as emu:
+        emu.add_guild(GUILD, "Movie Club", owner_id=ADMIN)
+        emu.add_member(GUILD, ADMIN, "admin", permissions=MANAGE_GUILD)
+        settings = e2e_settings(
+            root,
+            dataset="ml-latest-small",
+            api_base=emu.api_base,
+            gateway_url=emu.gateway_url,
+            tmdb_api_key=API_KEY,
+            tmdb_api_base=tmdb.base_url,
+            tmdb_region="DE",
+        )
+        async with running_bot(settings) as bot:
+            await emu.wait_until_connected(timeout=60)
+            await emu.wait_commands_registered(guild_id=GUILD, timeout=60)
+            yield Harness(emu, bot, settings)
+
+
+async def test_the_matrix_is_found_and_shows_its_poster_overview_and_trailer(
+    harness: Harness, tmdb: FakeTmdb
+):
+    user = harness.new_member()
+    page = await harness.run("movie", user, movie="the matrix")
+    (embed,) = page.embeds
+    assert embed["title"] == "Matrix, The (1999)" and page.ephemeral
+    assert embed["thumbnail"]["url"].startswith("https://image.tmdb.org/t/p/")
+    assert embed["description"]  # the overview
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Runtime"] == "136 min"
+    assert "[Trailer](https://www.youtube.com/watch?v=vKQi3bBA1y8)" in fields["Links"]
+    assert tmdb.count("/movie/603") == 1  # the id came from links.csv: no search
+
+
+async def test_where_to_stream_follows_the_region_with_justwatch_credit(harness: Harness):
+    user = harness.new_member()
+    page = await harness.run("movie", user, movie="m:2959")
+    (embed,) = page.embeds
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Stream it on"].startswith("[Amazon Prime Video, WOW](")  # DE, by priority
+    assert "locale=DE" in fields["Stream it on"] and "JustWatch" in embed["footer"]["text"]
+
+
+async def test_inception_has_no_tmdb_id_in_links_and_is_found_by_imdb_id(
+    harness: Harness, tmdb: FakeTmdb
+):
+    user = harness.new_member()
+    before = tmdb.total
+    page = await harness.run("movie", user, movie="inception")
+    assert page.embeds[0]["title"] == "Inception (2010)"
+    assert tmdb.total > before  # it asked TMDB (find by IMDb id), and answered either way
+
+
+async def test_a_tmdb_outage_leaves_links_and_never_an_error(harness: Harness, tmdb: FakeTmdb):
+    user = harness.new_member()
+    tmdb.fail("unavailable")
+    try:
+        page = await harness.run("movie", user, movie="m:1", timeout=30)
+    finally:
+        tmdb.heal()
+    (embed,) = page.embeds
+    assert embed["title"] == "Toy Story (1995)" and "thumbnail" not in embed
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert "[IMDb](" in fields["Links"] and "went wrong" not in (page.content or "")
+
+
+async def test_status_and_unknown_titles_say_what_the_catalog_covers(harness: Harness):
+    user = harness.new_member()
+    status = await harness.run("status", user)
+    fields = {f["name"]: f["value"] for f in status.embeds[0]["fields"]}
+    assert fields["Catalog"] == "36 movies up to 2019 (ml-latest-small)"
+    missing = await harness.run("rate", user, movie="oppenheimer", stars=4.0)
+    assert "I know 36 movies up to 2019" in missing.content
