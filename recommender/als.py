@@ -169,50 +169,86 @@ class ALSTrainer:
             pref = PreferenceSolver(factors.pref_item, self.config)
         return explicit, pref
 
+    def user_solvers(self, factors: Factors) -> tuple[Solver, Solver | None]:
+        """The item-side solvers for fixed user factors (the mirror of `item_solvers`)."""
+        explicit = ExplicitSolver(factors.user_factors, factors.user_bias, factors.mu, self.config)
+        pref = None
+        if factors.pref_user is not None:
+            pref = PreferenceSolver(factors.pref_user, self.config)
+        return explicit, pref
+
     def fold_in(
         self,
         factors: Factors,
         items: np.ndarray,
         ratings: np.ndarray,
         solvers: tuple[Solver, Solver | None] | None = None,
-    ) -> UserFold:
+    ) -> Fold:
         """Solve one user's bias, vector and preference vector exactly as a half-step would."""
-        items = np.asarray(items, dtype=np.int64)
-        ratings = np.asarray(ratings, dtype=np.float64)
-        if items.shape != ratings.shape or items.ndim != 1:
-            raise ValueError("items and ratings must be 1-D arrays of equal length")
-        n_items, k = factors.item_factors.shape
-        if len(items) and (items.min() < 0 or items.max() >= n_items):
-            raise ValueError("item index out of range")
-        if not np.isfinite(ratings).all():
-            raise ValueError("ratings must be finite")
-        if len(np.unique(items)) != len(items):
-            raise ValueError("each item may appear once")
-        dt = factors.item_factors.dtype
-        pref = None if factors.pref_item is None else np.zeros((1, factors.pref_item.shape[1]), dt)
-        if len(items) == 0:
-            return UserFold(0.0, np.zeros(k, dt), None if pref is None else pref[0])
-        row = sp.csr_matrix(
-            (ratings, (np.zeros(len(items), np.int64), items)), shape=(1, n_items)
-        ).astype(dt)
-        row.sort_indices()
-        plan = Plan(row, k, dt)
-        bias = np.zeros(1, dt)
-        vec = np.zeros((1, k), dt)
-        explicit, preference = solvers or self.item_solvers(factors)
-        half_step(plan, explicit, None, vec, bias)
-        if pref is not None and preference is not None:
-            half_step(plan, preference, None, pref)
-        return UserFold(float(bias[0]), vec[0], None if pref is None else pref[0])
+        solvers = solvers or self.item_solvers(factors)
+        return _fold(factors.item_factors, factors.pref_item, items, ratings, solvers, "item")
+
+    def fold_in_item(
+        self,
+        factors: Factors,
+        users: np.ndarray,
+        ratings: np.ndarray,
+        solvers: tuple[Solver, Solver | None] | None = None,
+    ) -> Fold:
+        """Solve one item's bias, vector and preference vector from (user index, stars) pairs
+        exactly as an item half-step would, against `factors`' user side."""
+        solvers = solvers or self.user_solvers(factors)
+        return _fold(factors.user_factors, factors.pref_user, users, ratings, solvers, "user")
+
+
+def _fold(
+    fixed: np.ndarray,
+    fixed_pref: np.ndarray | None,
+    cols: np.ndarray,
+    ratings: np.ndarray,
+    solvers: tuple[Solver, Solver | None],
+    side: str,
+) -> Fold:
+    """One row solved against a fixed side by the same solvers a half-step uses (1-row plan)."""
+    cols = np.asarray(cols, dtype=np.int64)
+    ratings = np.asarray(ratings, dtype=np.float64)
+    if cols.shape != ratings.shape or cols.ndim != 1:
+        raise ValueError(f"{side}s and ratings must be 1-D arrays of equal length")
+    n_cols, k = fixed.shape
+    if len(cols) and (cols.min() < 0 or cols.max() >= n_cols):
+        raise ValueError(f"{side} index out of range")
+    if not np.isfinite(ratings).all():
+        raise ValueError("ratings must be finite")
+    if len(np.unique(cols)) != len(cols):
+        raise ValueError(f"each {side} may appear once")
+    dt = fixed.dtype
+    pref = None if fixed_pref is None else np.zeros((1, fixed_pref.shape[1]), dt)
+    if len(cols) == 0:
+        return Fold(0.0, np.zeros(k, dt), None if pref is None else pref[0])
+    row = sp.csr_matrix(
+        (ratings, (np.zeros(len(cols), np.int64), cols)), shape=(1, n_cols)
+    ).astype(dt)
+    row.sort_indices()
+    plan = Plan(row, k, dt)
+    bias = np.zeros(1, dt)
+    vec = np.zeros((1, k), dt)
+    explicit, preference = solvers
+    half_step(plan, explicit, None, vec, bias)
+    if pref is not None and preference is not None:
+        half_step(plan, preference, None, pref)
+    return Fold(float(bias[0]), vec[0], None if pref is None else pref[0])
 
 
 @dataclass(frozen=True)
-class UserFold:
-    """One user's solved state: rating bias and vector, and preference vector."""
+class Fold:
+    """One folded-in row's solved state: rating bias and vector, and preference vector."""
 
     bias: float
     vector: np.ndarray
     preference: np.ndarray | None
+
+
+UserFold = Fold  # the name before items could be folded in too
 
 
 def predict_entries(f: Factors, users: np.ndarray, items: np.ndarray) -> np.ndarray:

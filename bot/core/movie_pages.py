@@ -70,7 +70,7 @@ class MoviePages:
         if found is None and imdb:
             found = await self._client.find_imdb(imdb.group(1))
         if found is None:
-            title = _YEAR_SUFFIX.sub("", movie.title)
+            title = _YEAR_SUFFIX.sub("", movie.display)
             hits = await self._client.search(title, movie.year)
             found = hits[0].tmdb_id if hits else None
         self._ids[movie.movie_id] = found

@@ -15,7 +15,7 @@ from bot.core.keys import MemberKeys
 from bot.core.model_server import ModelServer
 from bot.store.backend import StoreBackend
 from bot.store.schema import Rating
-from recommender.data import Movie
+from recommender.data import Movie, natural_title
 from recommender.elicitation import Elicitor
 from recommender.model import GroupStrategy
 from recommender.titles import Resolution, TitleMatch
@@ -103,9 +103,11 @@ class Queries:
         return titles.resolve(query) if titles else Resolution(None, [])
 
     def autocomplete(self, typed: str, limit: int = 25) -> list[tuple[str, int]]:
-        """(label, movie id) pairs for what was typed so far (popular first when empty)."""
+        """(label, movie id) pairs for what was typed so far (popular first when empty); labels
+        in natural word order (never longer: the index already keeps them within 100)."""
         titles = self._models.titles
-        return titles.autocomplete(typed, limit) if titles else []
+        pairs = titles.autocomplete(typed, limit) if titles else []
+        return [(natural_title(label), movie_id) for label, movie_id in pairs]
 
     def movie_stats(self, movie_id: int) -> tuple[float | None, int]:
         """Average rating and count of one movie across the model's training data."""
@@ -171,7 +173,7 @@ class Queries:
             # cite the liked movie that pushed this pick up most (never a low rating)
             for liked, push in model.explain(key, m, n=5):
                 if push > 0 and rated.get(liked, 0) >= LIKED_STARS:
-                    reason = f"because you rated {self.movie(liked).title} {rated[liked]:g}★"
+                    reason = f"because you rated {self.movie(liked).display} {rated[liked]:g}★"
                     break
             picks.append(Pick(self.movie(m), s, reason))
         # the list is chosen by rank score; shown best-predicted first so the stars read sensibly

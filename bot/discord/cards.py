@@ -30,7 +30,7 @@ RATE_MORE_ID = r"rate-more"
 
 def card_embed(movie: Movie, rated: int, note: str | None, goal: int | None) -> discord.Embed:
     """The card for one movie: title, year, genres, link, progress."""
-    embed = discord.Embed(title=clip(movie.title, 256), colour=COLOR, url=movie_link(movie))
+    embed = discord.Embed(title=clip(movie.display, 256), colour=COLOR, url=movie_link(movie))
     embed.description = "Have you seen it? How many stars would you give it?"
     embed.add_field(name="Year", value=str(movie.year or "unknown"))
     embed.add_field(name="Genres", value=clip(", ".join(movie.genres) or "—", 1024))
@@ -116,14 +116,14 @@ class CardButton(discord.ui.DynamicItem[discord.ui.Button], template=CARD_ID):
         movie = services.queries.movie(self.movie_id)
         if self.action == "k":
             await services.ratings.skip(self.owner, self.movie_id)
-            note = f"Skipped {movie.title}"
+            note = f"Skipped {movie.display}"
         else:
             stars = min(5.0, float(self.action[0]) + (0.5 if self.action.endswith("h") else 0.0))
             source = "onboarding" if self.mode == "o" else "slash"
             result = await services.ratings.rate(self.owner, self.movie_id, stars, source)
             if result.previous is None:  # a double click or a stale card must not count twice
                 session["rated"] += 1
-            note = f"Saved {movie.title}: {stars_text(stars)}"
+            note = f"Saved {movie.display}: {stars_text(stars)}"
         session["recent"] = ([self.movie_id, *session["recent"]])[:RECENT]
         await show_next(interaction, self.owner, self.mode, session, note)
 

@@ -14,6 +14,7 @@ from recommender.data import Movie
 from recommender.titles import TitleMatch
 
 MAX_QUERY = 200
+CLOSE_MATCH = 85.0  # below this search score a candidate is a guess, not a likely typo
 VALUE_PREFIX = "m:"
 
 
@@ -92,7 +93,15 @@ async def with_movie(interaction: Interaction, query: MovieQuery, on_pick: Movie
         await interaction.response.send_message(not_found_text(query.text, covers), ephemeral=True)
         return
     view = DidYouMeanView(interaction.user.id, query.candidates, on_pick, origin=interaction)
-    shown = discord.utils.escape_markdown(query.text[:80])
+    covers = interaction.client.services.queries.catalog_summary()
     await interaction.response.send_message(
-        f"Which movie did you mean by “{shown}”?", view=view, ephemeral=True
+        which_one_text(query.text, query.candidates, covers), view=view, ephemeral=True
     )
+
+
+def which_one_text(text: str, candidates: list[TitleMatch], covers: str) -> str:
+    """The "did you mean" question; when nothing is close, say so and what the catalog holds."""
+    shown = discord.utils.escape_markdown(text[:80])
+    if candidates and candidates[0].score >= CLOSE_MATCH:
+        return f"Which movie did you mean by “{shown}”?"
+    return f"I don't know a movie called “{shown}” (I know {covers}). The closest titles:"

@@ -43,7 +43,7 @@ def poll_view(poll_id: int, titles: dict[int, str], closed: bool = False) -> dis
 async def show_poll(interaction: Interaction, poll: Poll) -> dict[int, int]:
     """Redraw the poll message with the current tally (call holding the poll's lock)."""
     services = interaction.client.services
-    titles = {m: services.queries.movie(m).title for m in poll.movie_ids}
+    titles = {m: services.queries.movie(m).display for m in poll.movie_ids}
     tally = await services.nights.tally(poll.poll_id)
     embeds = list(interaction.message.embeds[:1]) if interaction.message else []
     embeds.append(tally_embed(titles, tally, closed=poll.closed))
@@ -140,7 +140,7 @@ class CloseButton(discord.ui.DynamicItem[discord.ui.Button], template=CLOSE_ID):
             poll = await nights.close(self.poll_id)
             tally = await show_poll(interaction, poll)
         best = max(poll.movie_ids, key=lambda m: (tally.get(m, 0), -poll.movie_ids.index(m)))
-        title, votes = services.queries.movie(best).title, tally.get(best, 0)
+        title, votes = services.queries.movie(best).display, tally.get(best, 0)
         if votes:
             text = f"🍿 Tonight's movie: **{title}** ({plural(votes, 'vote')})!"
         else:

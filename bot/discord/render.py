@@ -32,7 +32,7 @@ def predicted(stars: float) -> str:
 def movie_line(movie: Movie) -> str:
     """Title with genres, one line."""
     genres = f" · {', '.join(movie.genres)}" if movie.genres else ""
-    return f"**{movie.title}**{genres}"
+    return f"**{movie.display}**{genres}"
 
 
 def movie_link(movie: Movie) -> str | None:
@@ -58,7 +58,7 @@ def picks_embed(title: str, picks: list[Pick], footer: str | None = None) -> dis
 def similar_embed(movie: Movie, rows: list[tuple[Movie, float]]) -> discord.Embed:
     """Movies like one movie, with cosine similarity."""
     lines = [f"`{k:>2}.` {movie_line(m)} — {s:.2f}" for k, (m, s) in enumerate(rows, 1)]
-    embed = discord.Embed(title=clip(f"More like {movie.title}", TITLE), colour=COLOR)
+    embed = discord.Embed(title=clip(f"More like {movie.display}", TITLE), colour=COLOR)
     embed.description = clip("\n".join(lines) or "No similar movies found.", DESCRIPTION)
     embed.set_footer(text="Similarity: cosine of the movies' taste profiles (1 = identical)")
     return embed
@@ -74,7 +74,7 @@ def movie_embed(
 ) -> discord.Embed:
     """Everything about one movie, including the caller's own and predicted rating, and the
     TMDB page (poster, overview, runtime, trailer, where to stream) when there is one."""
-    embed = discord.Embed(title=clip(movie.title, TITLE), colour=COLOR, url=movie_link(movie))
+    embed = discord.Embed(title=clip(movie.display, TITLE), colour=COLOR, url=movie_link(movie))
     if page is not None:
         add_page(embed, page)
     embed.add_field(name="Year", value=str(movie.year or "unknown"))

@@ -12,7 +12,7 @@ from bot.discord.claims import claim
 from bot.discord.errors import report_error
 from bot.discord.interaction import Interaction
 from bot.discord.text import NOT_YOURS, clip
-from recommender.data import Movie
+from recommender.data import Movie, natural_title
 from recommender.titles import TitleMatch
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,9 @@ class DidYouMeanView(OwnedView):
         self._origin = origin
         for k, cand in enumerate(candidates[:5]):
             button: discord.ui.Button = discord.ui.Button(
-                label=clip(cand.title, 80), style=discord.ButtonStyle.primary, custom_id=f"pick:{k}"
+                label=clip(natural_title(cand.title), 80),
+                style=discord.ButtonStyle.primary,
+                custom_id=f"pick:{k}",
             )
             button.callback = self._callback(cand.movie_id)  # type: ignore[method-assign]
             self.add_item(button)
@@ -154,7 +156,7 @@ class DidYouMeanView(OwnedView):
         """Replace the question's buttons with the answer (best effort)."""
         if self._origin is None:
             return
-        shown = discord.utils.escape_markdown(movie.title)
+        shown = discord.utils.escape_markdown(movie.display)
         try:
             await self._origin.edit_original_response(content=f"You picked **{shown}**.", view=None)
         except discord.HTTPException:

@@ -15,6 +15,7 @@ from bot.core.chat_parse import ChatRequest, parse
 from bot.discord.cards import rate_more_view
 from bot.discord.client import MovieBot
 from bot.discord.interaction import Interaction
+from bot.discord.movie_option import which_one_text
 from bot.discord.render import picks_embed, similar_embed, stars_text
 from bot.discord.text import plural
 from bot.discord.views import DidYouMeanView, OwnedView
@@ -71,7 +72,7 @@ async def save_rating(interaction: Interaction, movie: Movie, stars: float) -> N
     ratings = interaction.client.services.ratings
     result = await ratings.rate(interaction.user.id, movie.movie_id, stars, "chat")
     count = plural(result.rated_count, "movie")
-    text = f"Rated **{movie.title}**: {stars_text(stars)} (you've rated {count})."
+    text = f"Rated **{movie.display}**: {stars_text(stars)} (you've rated {count})."
     if interaction.response.is_done():
         await interaction.edit_original_response(content=text, view=None)
     else:
@@ -141,7 +142,7 @@ class Chat(commands.Cog):
             await message.reply("You haven't rated anything yet. Try `se7en 4.5`!")
             return
         total = await self.queries.rating_count(message.author.id)
-        lines = [f"{stars_text(r.stars)} · {self.queries.movie(r.movie_id).title}" for r in rows]
+        lines = [f"{stars_text(r.stars)} · {self.queries.movie(r.movie_id).display}" for r in rows]
         more = f"\n…and {total - len(rows)} more: `/myratings`" if total > len(rows) else ""
         text = f"Your latest ratings ({total} in all):\n" + "\n".join(lines) + more
         if message.guild is None:
@@ -167,10 +168,10 @@ class Chat(commands.Cog):
         async def rate(msg: discord.Message, movie: Movie) -> None:
             if stars is None:
                 view = StarsView(msg.author.id, movie)
-                await msg.reply(f"How many stars for **{movie.title}**?", view=view)
+                await msg.reply(f"How many stars for **{movie.display}**?", view=view)
                 return
             result = await self.ratings.rate(msg.author.id, movie.movie_id, stars, "chat")
-            text = f"Rated **{movie.title}**: {stars_text(stars)}"
+            text = f"Rated **{movie.display}**: {stars_text(stars)}"
             if result.previous is not None and result.previous != stars:
                 text += f" (was {result.previous:g})"
             await msg.reply(text + f". You've rated {plural(result.rated_count, 'movie')}.")
@@ -192,12 +193,14 @@ class Chat(commands.Cog):
             return
 
         async def picked(interaction: Interaction, movie: Movie) -> None:
-            await interaction.response.edit_message(content=f"**{movie.title}** it is.", view=None)
+            await interaction.response.edit_message(
+                content=f"**{movie.display}** it is.", view=None
+            )
             await then(message, movie)
 
         view = DidYouMeanView(message.author.id, found.candidates, picked)
-        shown = discord.utils.escape_markdown(text[:80])
-        await message.reply(f"Which movie do you mean by “{shown}”?", view=view)
+        covers = self.queries.catalog_summary()
+        await message.reply(which_one_text(text, found.candidates, covers), view=view)
 
 
 async def setup(bot: MovieBot) -> None:

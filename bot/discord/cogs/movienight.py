@@ -129,7 +129,7 @@ class MovieNight(commands.Cog):
         title = f"Movie night for {', '.join(members.values())}"
         names = {u: escape(name) for u, name in members.items()}
         embed = group_embed(clip(title, 256), picks, names, strategy)
-        titles = {p.movie.movie_id: p.movie.title for p in picks}
+        titles = {p.movie.movie_id: p.movie.display for p in picks}
         poll_id = await self.nights.open_poll(
             interaction.guild_id or 0,
             interaction.channel_id or 0,

@@ -86,7 +86,7 @@ class Ratings(commands.Cog):
             await inter.response.defer(ephemeral=True, thinking=True)
             result = await self.ratings.rate(inter.user.id, movie.movie_id, stars, "slash")
             verb = "Updated" if result.previous is not None else "Rated"
-            text = f"{verb} **{movie.title}**: {stars_text(stars)}"
+            text = f"{verb} **{movie.display}**: {stars_text(stars)}"
             if result.previous is not None and result.previous != stars:
                 text += f" (was {result.previous:g})"
             text += f"\nYou have rated {plural(result.rated_count, 'movie')}."
@@ -108,9 +108,9 @@ class Ratings(commands.Cog):
         async def remove(inter: Interaction, film: Movie) -> None:
             removed = await self.ratings.unrate(inter.user.id, film.movie_id)
             text = (
-                f"Removed your rating of **{film.title}**."
+                f"Removed your rating of **{film.display}**."
                 if removed
-                else f"You hadn't rated **{film.title}**."
+                else f"You hadn't rated **{film.display}**."
             )
             await inter.response.send_message(text, ephemeral=True)
 
@@ -138,7 +138,7 @@ class Ratings(commands.Cog):
         for start in range(0, total, PAGE_SIZE):
             chunk = rows[start : start + PAGE_SIZE]
             lines = [
-                f"{stars_text(r.stars)} · {self.queries.movie(r.movie_id).title}" for r in chunk
+                f"{stars_text(r.stars)} · {self.queries.movie(r.movie_id).display}" for r in chunk
             ]
             embed = discord.Embed(title="Your ratings", colour=COLOR, description="\n".join(lines))
             embed.set_footer(text=f"{total} ratings")

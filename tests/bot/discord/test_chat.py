@@ -53,7 +53,7 @@ async def test_rating_in_free_words(harness: Harness):
     user = harness.new_member("freewords")
     store = harness.store
     reply = await say(harness, user, "I'd give the shawshank redemption 5 stars")
-    assert "Rated **Shawshank Redemption, The (1994)**: ★★★★★ 5" in reply.content
+    assert "Rated **The Shawshank Redemption (1994)**: ★★★★★ 5" in reply.content
     assert await store.ratings.get_rating(user, SHAWSHANK) == 5.0
     reply = await say(harness, user, "se7en 4.5")
     assert "Seven (Se7en) (1995)" in reply.content and "4.5" in reply.content
@@ -80,7 +80,7 @@ async def test_ambiguous_title_did_you_mean(harness: Harness):
     store = harness.store
     sent = await harness.emu.send_message(harness.channel, user, "hamlet 4", mention_bot=True)
     (ask,) = await replies(harness, sent)
-    assert "Which movie do you mean by “hamlet”?" in ask.content
+    assert "Which movie did you mean by “hamlet”?" in ask.content
     assert [b.label for b in ask.buttons] == ["Hamlet (1996)", "Hamlet (1948)"]
     assert await store.ratings.get_rating(user, HAMLET_96) is None
     # somebody else cannot pick for the author

@@ -64,10 +64,10 @@ async def test_rate_with_autocomplete_pick_stores_and_offers_similar(harness: Ha
     """Picking from autocomplete rates exactly that movie and offers the similar-movies button."""
     user = harness.new_member("ann")
     choice = await pick(harness, "rate", user, "usual susp")
-    assert choice["name"] == "Usual Suspects, The (1995)"
+    assert choice["name"] == "The Usual Suspects (1995)"
     reply = await harness.run("rate", user, movie=choice["value"], stars=3.5)
     assert reply.ephemeral
-    assert reply.content.startswith("Rated **Usual Suspects, The (1995)**: ★★★½ 3.5")
+    assert reply.content.startswith("Rated **The Usual Suspects (1995)**: ★★★½ 3.5")
     assert "You have rated 1 movie." in reply.content
     assert [b.label for b in reply.buttons] == ["Rate similar movies"]
     assert await harness.store.ratings.get_rating(user, 4) == 3.5
@@ -195,7 +195,7 @@ async def test_rate_similar_button_opens_a_card_that_rates(harness: Harness) -> 
     reply = await harness.run("rate", user, movie="m:3", stars=4.0)
     card = await (await harness.click(reply, "Rate similar movies", user)).final()
     assert card is not None and card.id == reply.id and card.ephemeral
-    neighbours = [m.title for m, _ in harness.bot.services.queries.similar(3, 60)]
+    neighbours = [m.display for m, _ in harness.bot.services.queries.similar(3, 60)]
     first = card.embeds[0]["title"]
     assert first == neighbours[0]
     movie_id = int(card.button("★★★★").custom_id.split(":")[3])
@@ -228,7 +228,7 @@ async def test_recommend_after_ratings_explains_picks(harness: Harness) -> None:
     rated = {"m:3": 5.0, "m:14": 4.5, "m:17": 1.0}
     for value, stars in rated.items():
         await harness.run("rate", user, movie=value, stars=stars)
-    titles = {harness.bot.services.queries.movie(int(v[2:])).title: s for v, s in rated.items()}
+    titles = {harness.bot.services.queries.movie(int(v[2:])).display: s for v, s in rated.items()}
     reply = await harness.run("recommend", user, count=4)
     assert reply.embeds[0]["title"] == "Picks for dora"
     rows = pick_rows(reply)
@@ -282,7 +282,7 @@ async def test_similar_lists_count_neighbours(harness: Harness) -> None:
     assert len(lines) == 5 and not any("Star Wars (1977)" in line for line in lines)
     sims = [float(line.rsplit("— ", 1)[1]) for line in lines]
     assert sims == sorted(sims, reverse=True) and all(-1 <= s <= 1 for s in sims)
-    expected = [m.title for m, _ in harness.bot.services.queries.similar(14, 5)]
+    expected = [m.display for m, _ in harness.bot.services.queries.similar(14, 5)]
     assert [PICK_LINE.match(line)["title"] for line in lines] == expected
 
 
@@ -347,7 +347,7 @@ async def test_broken_picks_and_fragments_ask_before_rating(harness: Harness) ->
     assert mention.ephemeral and not mention.content.startswith("Rated")  # asks, or not found
     fragment = await harness.run("rate", user, movie="shawshank", stars=4.0)
     assert fragment.ephemeral and fragment.content.startswith("Which movie did you mean")
-    assert fragment.buttons[0].label == "Shawshank Redemption, The (1994)"
+    assert fragment.buttons[0].label == "The Shawshank Redemption (1994)"
     assert await harness.store.ratings.count_user_ratings(user) == 0
 
 

@@ -62,7 +62,7 @@ async def test_the_matrix_is_found_and_shows_its_poster_overview_and_trailer(
     user = harness.new_member()
     page = await harness.run("movie", user, movie="the matrix")
     (embed,) = page.embeds
-    assert embed["title"] == "Matrix, The (1999)" and page.ephemeral
+    assert embed["title"] == "The Matrix (1999)" and page.ephemeral
     assert embed["thumbnail"]["url"].startswith("https://image.tmdb.org/t/p/")
     assert embed["description"]  # the overview
     fields = {f["name"]: f["value"] for f in embed["fields"]}

@@ -87,7 +87,7 @@ async def test_group_picks_with_each_members_stars(harness: RestartableHarness):
     assert group["footer"]["text"] == "Strategy: fair"
     rows = picks(result)
     assert len(rows) == 4
-    rated = {harness.bot.services.queries.movie(m).title for r in TASTES.values() for m in r}
+    rated = {harness.bot.services.queries.movie(m).display for r in TASTES.values() for m in r}
     for title, score, stars in rows:
         assert title not in rated  # nothing any member rated
         assert set(stars) == {"ann1", "ben1", "cat1"}

@@ -68,7 +68,7 @@ async def test_each_click_stores_the_rating_at_once(harness: RestartableHarness)
     assert await store.ratings.get_rating(user, first) == 4.0
     assert (await store.ratings.user_ratings(user))[0].source == "onboarding"
     assert services.models.model.has_user(-user)
-    title = services.queries.movie(first).title
+    title = services.queries.movie(first).display
     assert footer(card) == f"Saved {title}: ★★★★ 4 · Rated here: 1/{ONBOARDING_GOAL}"
     second = card_movie(card)
     assert second != first
@@ -149,7 +149,7 @@ async def test_ten_ratings_then_first_recommendations(harness: RestartableHarnes
     assert embed["description"].count("\n`") + 1 == 5
     rated_ids = {r.movie_id for r in await store.ratings.user_ratings(user)}
     assert rated_ids == (set(shown) - skipped) | {already}
-    rated_titles = {harness.bot.services.queries.movie(m).title for m in rated_ids}
+    rated_titles = {harness.bot.services.queries.movie(m).display for m in rated_ids}
     assert not any(f"**{t}**" in embed["description"] for t in rated_titles)
     assert await store.sessions.load_session(user) is None
     assert [b.label for b in card.buttons] == ["Rate more movies"]
@@ -225,7 +225,7 @@ async def test_session_survives_a_restart(harness: RestartableHarness):
     assert after.id == card.id
     assert await store_of(new_bot).ratings.get_rating(user, movie) == 3.5
     assert new_bot.services.models.model.has_user(-user)
-    title = new_bot.services.queries.movie(movie).title
+    title = new_bot.services.queries.movie(movie).display
     assert footer(after) == f"Saved {title}: ★★★½ 3.5 · Rated here: 3/{ONBOARDING_GOAL}"
     assert card_movie(after) not in shown
     for action in ("5", "4", "3", "2", "1", "4"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.core.queries import GroupPick, Pick, Status
+from bot.discord.movie_option import which_one_text
 from bot.discord.render import (
     DESCRIPTION,
     TITLE,
@@ -17,6 +18,7 @@ from bot.discord.render import (
 )
 from bot.discord.text import clip, plural
 from recommender.data import Movie
+from recommender.titles import TitleMatch
 
 ALIEN = Movie(1, "Alien (1979)", 1979, ("Horror", "Sci-Fi"), "https://imdb.com/t/1", None)
 HEAT = Movie(2, "Heat (1995)", 1995, (), None, "https://tmdb.org/m/2")
@@ -85,3 +87,14 @@ def test_durations_and_status():
     assert fields["MovieLens ratings"] == "100,000" and fields["Club raters"] == "3"
     assert fields["Last fit"] == "4.2 s, RMSE 0.912 (ok)"
     assert fields["Next refit check"] == "running now · 5 changes"
+
+
+def test_did_you_mean_is_honest_when_nothing_is_close():
+    typo = [TitleMatch(1, "Inception (2010)", 2010, 91.5)]
+    junk = [TitleMatch(2, "TiMER (2009)", 2009, 80.6)]
+    covers = "9,742 movies up to 2018"
+    assert which_one_text("inceptoin", typo, covers) == "Which movie did you mean by “inceptoin”?"
+    assert which_one_text("oppenheimer", junk, covers) == (
+        "I don't know a movie called “oppenheimer” (I know 9,742 movies up to 2018). "
+        "The closest titles:"
+    )

@@ -30,7 +30,7 @@ async def rated_user(harness: Harness, count: int) -> tuple[int, list[str]]:
         result = await harness.bot.services.ratings.rate(
             user, movie_id, 1.0 + movie_id % 5, "slash"
         )
-        titles.append(result.movie.title)
+        titles.append(result.movie.display)
     return user, titles[::-1]
 
 
