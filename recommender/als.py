@@ -225,9 +225,8 @@ def _fold(
     pref = None if fixed_pref is None else np.zeros((1, fixed_pref.shape[1]), dt)
     if len(cols) == 0:
         return Fold(0.0, np.zeros(k, dt), None if pref is None else pref[0])
-    row = sp.csr_matrix(
-        (ratings, (np.zeros(len(cols), np.int64), cols)), shape=(1, n_cols)
-    ).astype(dt)
+    entries = (ratings, (np.zeros(len(cols), np.int64), cols))
+    row = sp.csr_matrix(entries, shape=(1, n_cols)).astype(dt)
     row.sort_indices()
     plan = Plan(row, k, dt)
     bias = np.zeros(1, dt)
@@ -246,9 +245,6 @@ class Fold:
     bias: float
     vector: np.ndarray
     preference: np.ndarray | None
-
-
-UserFold = Fold  # the name before items could be folded in too
 
 
 def predict_entries(f: Factors, users: np.ndarray, items: np.ndarray) -> np.ndarray:

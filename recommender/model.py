@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -11,9 +12,10 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.als import ALSTrainer, Factors, UserFold, to_csr
+from recommender.als import ALSTrainer, Factors, Fold, to_csr
 from recommender.config import ALSConfig, RankingConfig
 from recommender.data import Ratings
+from recommender.solvers import Solver
 from recommender.vocab import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -53,13 +55,26 @@ class _UserState:
     preference: np.ndarray | None = None
 
 
+@dataclass(frozen=True)
+class _UserSide:
+    """The current user side as one factor table (for item solves) and each user's row in it."""
+
+    users: Vocabulary
+    factors: Factors
+    solvers: tuple[Solver, Solver | None]
+
+
 @dataclass
 class ALSModel:
     """Factors plus the vocabularies and rated items they were fitted on.
 
     A fitted model is never changed in place: `with_user` and `without_user` return new
     models sharing these arrays, with users folded in after the fit (Discord ratings) kept
-    in `_overrides` and removed users in `_removed` until the next fit.
+    in `_overrides` and removed users in `_removed` until the next fit. `with_item` and
+    `without_item` likewise add, re-solve or drop a movie (club movies) in a new model;
+    `user_items` stays the fitted ratings, and movies rated by fitted users through
+    `with_item` are kept in `_extra_rated` (fitted user row -> {item index: stars}), which
+    overlays their fitted row wherever their rated items count.
 
     Every ranking method takes ids and returns (movie ids, the scores they were ranked by).
     """
@@ -75,25 +90,28 @@ class ALSModel:
     meta: dict[str, object] = field(default_factory=dict)
     _overrides: dict[int, _UserState] = field(default_factory=dict, repr=False)
     _removed: set[int] = field(default_factory=set, repr=False)
+    _extra_rated: dict[int, dict[int, float]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         counts = np.bincount(self.user_items.indices, minlength=len(self.items))
-        self.item_counts = counts.astype(np.int64)
         sums = np.bincount(
             self.user_items.indices, weights=self.user_items.data, minlength=len(self.items)
         )
+        self._set_item_stats(counts.astype(np.int64), sums)
+        self._unit_items = _unit_items(self.factors.item_factors, self.factors.pref_item)
+        self._trainer = ALSTrainer(self.config)
+        self._solvers: tuple[Solver, Solver | None] | None = None
+        self._side: _UserSide | None = None
+
+    def _set_item_stats(self, counts: np.ndarray, sums: np.ndarray) -> None:
+        """Per-movie rating counts and sums, and everything ranking derives from them."""
+        self.item_counts, self._item_sums = counts, sums
         self.item_means = sums / np.maximum(counts, 1)
         m = self.ranking.cold_start_damping
         self.item_damped_mean = (sums + m * self.factors.mu) / (counts + m)
-        self._prior = self.ranking.popularity_weight * np.log1p(counts) / np.log1p(counts.max())
-        self._supported = counts >= min(self.ranking.min_support, max(1, int(counts.max())))
-        self._unit_items = _unit(self.factors.item_factors)
-        if self.factors.pref_item is not None:
-            # mean of the two cosines: taste (stars) and audience (who watches it)
-            both = [self._unit_items, _unit(self.factors.pref_item)]
-            self._unit_items = np.hstack(both) / np.sqrt(2.0)
-        self._trainer = ALSTrainer(self.config)
-        self._solvers: tuple[object, object] | None = None
+        top = int(counts.max()) if len(counts) else 0
+        self._prior = self.ranking.popularity_weight * np.log1p(counts) / np.log1p(max(top, 1))
+        self._supported = counts >= min(self.ranking.min_support, max(1, top))
 
     # ----------------------------------------------------------------- fitting
     @classmethod
@@ -181,16 +199,24 @@ class ALSModel:
         if row < 0:
             raise ValueError(f"unknown user {user}")
         lo, hi = self.user_items.indptr[row], self.user_items.indptr[row + 1]
+        items, ratings = self.user_items.indices[lo:hi], self.user_items.data[lo:hi]
+        extra = self._extra_rated.get(row)
+        if extra:
+            extra_items = np.fromiter(extra.keys(), np.int64, len(extra))
+            keep = ~np.isin(items, extra_items)
+            items = np.concatenate([items[keep], extra_items])
+            extra_stars = np.fromiter(extra.values(), np.float32, len(extra))
+            ratings = np.concatenate([ratings[keep], extra_stars])
         pref = self.factors.pref_user
         return _UserState(
             float(self.factors.user_bias[row]),
             self.factors.user_factors[row],
-            self.user_items.indices[lo:hi],
-            self.user_items.data[lo:hi],
+            items,
+            ratings,
             None if pref is None else pref[row],
         )
 
-    def recalculate_user(self, movie_ids: np.ndarray, ratings: np.ndarray) -> UserFold:
+    def recalculate_user(self, movie_ids: np.ndarray, ratings: np.ndarray) -> Fold:
         """A user's solved state from their ratings against the fixed item side."""
         idx = self.items.numbers(movie_ids)
         if self._solvers is None:
@@ -214,6 +240,7 @@ class ALSModel:
         new._overrides[int(user)] = _UserState(
             fold.bias, fold.vector, idx, ratings, fold.preference
         )
+        new._side = None
         return new
 
     def without_user(self, user: int) -> ALSModel:
@@ -221,6 +248,7 @@ class ALSModel:
         new = self._derive()
         new._overrides.pop(int(user), None)
         new._removed.add(int(user))
+        new._side = None
         return new
 
     def _derive(self) -> ALSModel:
@@ -228,6 +256,134 @@ class ALSModel:
         new = copy.copy(self)
         new._overrides = dict(self._overrides)
         new._removed = set(self._removed)
+        return new
+
+    def _user_side(self) -> _UserSide:
+        """Fitted user rows with folded-in states applied (new users appended, removed users
+        zeroed so they drop out of the preference Gram), built once per model."""
+        if self._side is not None:
+            return self._side
+        f = self.factors
+        if not self._overrides and not self._removed:
+            self._side = _UserSide(self.users, f, self._trainer.user_solvers(f))
+            return self._side
+        new_users = [u for u in self._overrides if u not in self.users]
+        users = Vocabulary(np.concatenate([self.users.ids, np.array(new_users, np.int64)]))
+
+        def grow(a: np.ndarray) -> np.ndarray:
+            out = np.zeros((len(users), *a.shape[1:]), a.dtype)
+            out[: len(a)] = a
+            return out
+
+        bias, vectors = grow(f.user_bias), grow(f.user_factors)
+        pref = None if f.pref_user is None else grow(f.pref_user)
+        removed = self.users.numbers(list(self._removed), missing="negative")
+        for table in (bias, vectors, pref):
+            if table is not None:
+                table[removed[removed >= 0]] = 0
+        for user, state in self._overrides.items():
+            row = users.index(user)
+            bias[row], vectors[row] = state.bias, state.vector
+            if pref is not None and state.preference is not None:
+                pref[row] = state.preference
+        side = dataclasses.replace(f, user_bias=bias, user_factors=vectors, pref_user=pref)
+        self._side = _UserSide(users, side, self._trainer.user_solvers(side))
+        return self._side
+
+    # ------------------------------------------------------------------- items
+    def with_item(self, movie_id: int, user_ids: np.ndarray, ratings: np.ndarray) -> ALSModel:
+        """A model where `movie_id` (appended if new) is re-solved from its full current
+        ratings by an exact item half-step against the current user side; self is unchanged.
+
+        Users the model cannot score are ignored. Its counts, means and support become those
+        of the known raters. Folded-in raters get it in their rated items (their vectors wait
+        for `with_user`); fitted raters get it in `_extra_rated`, so they never have it
+        recommended. New arrays replace the item side; the user side is shared.
+        """
+        user_ids = np.array(user_ids, dtype=np.int64)
+        ratings = np.array(ratings, dtype=np.float32)
+        if user_ids.shape != ratings.shape or user_ids.ndim != 1:
+            raise ValueError("user_ids and ratings must be 1-D arrays of equal length")
+        if len(np.unique(user_ids)) != len(user_ids):
+            raise ValueError("each user may rate a movie once")
+        known = np.array([self.has_user(u) for u in user_ids.tolist()], dtype=bool)
+        user_ids, ratings = user_ids[known], ratings[known]
+        side = self._user_side()
+        fold = self._trainer.fold_in_item(
+            side.factors, side.users.numbers(user_ids), ratings, side.solvers
+        )
+        new = self._derive()
+        f = self.factors
+        idx = self.items.get(movie_id)
+        counts, sums, unit = self.item_counts, self._item_sums, self._unit_items
+        item_bias, item_factors, pref_item = f.item_bias, f.item_factors, f.pref_item
+        if idx < 0:
+            idx = len(self.items)
+            new.items = Vocabulary(np.append(self.items.ids, int(movie_id)))
+            counts, sums, unit = _grow(counts), _grow(sums), _grow(unit)
+            item_bias, item_factors = _grow(item_bias), _grow(item_factors)
+            pref_item = None if pref_item is None else _grow(pref_item)
+            new.user_items = _with_width(self.user_items, len(new.items))
+        else:
+            counts, sums, unit = counts.copy(), sums.copy(), unit.copy()
+            item_bias, item_factors = item_bias.copy(), item_factors.copy()
+            pref_item = None if pref_item is None else pref_item.copy()
+        item_bias[idx], item_factors[idx] = fold.bias, fold.vector
+        if pref_item is not None and fold.preference is not None:
+            pref_item[idx] = fold.preference
+        new.factors = dataclasses.replace(
+            f, item_bias=item_bias, item_factors=item_factors, pref_item=pref_item
+        )
+        counts[idx], sums[idx] = len(ratings), float(ratings.astype(np.float64).sum())
+        new._set_item_stats(counts, sums)
+        pref_row = None if pref_item is None else pref_item[idx : idx + 1]
+        unit[idx] = _unit_items(item_factors[idx : idx + 1], pref_row)[0]
+        new._unit_items = unit
+        stars = dict(zip(user_ids.tolist(), ratings.tolist(), strict=True))
+        new._overrides = {
+            user: _with_rating(state, idx, stars.get(user))
+            for user, state in self._overrides.items()
+        }
+        extra = {
+            row: {i: s for i, s in d.items() if i != idx} for row, d in self._extra_rated.items()
+        }
+        for user, star in stars.items():
+            row = self.users.get(user)
+            if row >= 0:
+                extra.setdefault(row, {})[idx] = star
+        new._extra_rated = {row: d for row, d in extra.items() if d}
+        new._solvers = None  # the item side changed; the user side (`_side`) did not
+        return new
+
+    def without_item(self, movie_id: int) -> ALSModel:
+        """A model without this movie (a club movie that was removed): it can no longer be
+        recommended, predicted or found similar, and leaves every rated list; self is unchanged.
+
+        Later movies move down one index. Users' vectors keep what it taught them until they
+        are folded in again or the model is refitted.
+        """
+        idx = self.items.index(movie_id)
+        new = self._derive()
+        f = self.factors
+        new.items = Vocabulary(np.delete(self.items.ids, idx))
+        new.factors = dataclasses.replace(
+            f,
+            item_bias=np.delete(f.item_bias, idx),
+            item_factors=np.delete(f.item_factors, idx, axis=0),
+            pref_item=None if f.pref_item is None else np.delete(f.pref_item, idx, axis=0),
+        )
+        new.user_items = _without_column(self.user_items, idx)
+        new._set_item_stats(np.delete(self.item_counts, idx), np.delete(self._item_sums, idx))
+        new._unit_items = np.delete(self._unit_items, idx, axis=0)
+        new._overrides = {
+            user: _without_index(state, idx) for user, state in self._overrides.items()
+        }
+        extra = {
+            row: {i - (i > idx): s for i, s in d.items() if i != idx}
+            for row, d in self._extra_rated.items()
+        }
+        new._extra_rated = {row: d for row, d in extra.items() if d}
+        new._solvers = None
         return new
 
     def rated_items(self, user: int) -> np.ndarray:
@@ -372,6 +528,9 @@ class ALSModel:
             sub = self.user_items[user_rows]
             rated_rows = np.repeat(np.arange(len(user_rows)), np.diff(sub.indptr))
             scores[rated_rows, sub.indices] = -np.inf
+            for row, extra in self._extra_rated.items():
+                hit = np.flatnonzero(user_rows == row)
+                scores[np.ix_(hit, list(extra))] = -np.inf
         if exclude is not None:
             idx = self.items.numbers(exclude, missing="negative")
             scores[:, idx[idx >= 0]] = -np.inf
@@ -480,3 +639,49 @@ def _unit(rows: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (zero rows stay zero)."""
     norms = np.linalg.norm(rows, axis=1)
     return rows / np.maximum(norms, 1e-12)[:, None]
+
+
+def _unit_items(item_factors: np.ndarray, pref_item: np.ndarray | None) -> np.ndarray:
+    """Rows whose dot products are the similar-movies score: unit rating factors, or with
+    preference factors the mean of the two cosines (taste and audience)."""
+    unit = _unit(item_factors)
+    if pref_item is None:
+        return unit
+    return np.hstack([unit, _unit(pref_item)]) / np.sqrt(2.0)
+
+
+def _grow(a: np.ndarray) -> np.ndarray:
+    """A copy of `a` with one zero row appended."""
+    return np.concatenate([a, np.zeros((1, *a.shape[1:]), a.dtype)])
+
+
+def _with_width(m: sp.csr_matrix, width: int) -> sp.csr_matrix:
+    """The same rows with more (empty) columns, sharing the arrays."""
+    return sp.csr_matrix((m.data, m.indices, m.indptr), shape=(m.shape[0], width))
+
+
+def _without_column(m: sp.csr_matrix, col: int) -> sp.csr_matrix:
+    """`m` without one column; later columns move down one index."""
+    if not (m.indices >= col).any():
+        return _with_width(m, m.shape[1] - 1)
+    return m[:, np.delete(np.arange(m.shape[1]), col)].tocsr()
+
+
+def _with_rating(state: _UserState, idx: int, stars: float | None) -> _UserState:
+    """A folded-in state whose rated items hold item `idx` at `stars` (or not, when None)."""
+    keep = state.items != idx
+    if stars is None and keep.all():
+        return state
+    items, ratings = state.items[keep], state.ratings[keep]
+    if stars is not None:
+        items = np.append(items, idx)
+        ratings = np.append(ratings, np.float32(stars))
+    return dataclasses.replace(state, items=items, ratings=ratings)
+
+
+def _without_index(state: _UserState, idx: int) -> _UserState:
+    """A folded-in state without item `idx` in its rated items, later indices moved down."""
+    keep = state.items != idx
+    items = state.items[keep]
+    items = items - (items > idx)
+    return dataclasses.replace(state, items=items, ratings=state.ratings[keep])
