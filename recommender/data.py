@@ -128,10 +128,12 @@ class Catalog:
     aliases: dict[int, int] = field(default_factory=dict)
     tmdb_search: bool = False
     _rows: dict[int, int] = field(init=False, repr=False)
+    _movies: dict[int, Movie] = field(init=False, repr=False)  # built on first lookup
 
     def __post_init__(self) -> None:
         self.movie_ids = np.asarray(self.movie_ids, dtype=np.int32)
         self._rows = {int(m): r for r, m in enumerate(self.movie_ids.tolist())}
+        self._movies = {}
 
     @classmethod
     def build(
@@ -206,14 +208,18 @@ class Catalog:
         raise ValueError(f"unknown genre {genre!r}; known: {', '.join(self.genre_names)}")
 
     def movie(self, movie_id: int) -> Movie:
-        """Everything the catalog knows about one movie."""
+        """Everything the catalog knows about one movie (built once per movie: the bot asks
+        for the same movies on every reply)."""
         r = self.row(movie_id)
+        known = self._movies.get(r)
+        if known is not None:
+            return known
         tmdb = int(self.tmdb_ids[r])
         if tmdb > 0:
             tmdb_url: str | None = f"https://www.themoviedb.org/movie/{tmdb}"
         else:
             tmdb_url = tmdb_search_url(self.titles[r]) if self.tmdb_search else None
-        return Movie(
+        movie = self._movies[r] = Movie(
             movie_id=int(self.movie_ids[r]),
             title=self.titles[r],
             year=int(self.years[r]) or None,
@@ -221,6 +227,7 @@ class Catalog:
             imdb_url=self.imdb_urls[r] or None,
             tmdb_url=tmdb_url,
         )
+        return movie
 
 
 def parse_year(title: str) -> int | None:

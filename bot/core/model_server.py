@@ -184,7 +184,11 @@ class ModelServer:
     def in_catalog(self, movie_ids: np.ndarray) -> np.ndarray:
         """Which ids this dataset's catalog has; ratings of others wait in the store (a bigger
         dataset of the same id space may have them)."""
-        return np.isin(np.asarray(movie_ids, dtype=np.int64), self.catalog.movie_ids)
+        ids = np.asarray(movie_ids, dtype=np.int64)
+        catalog = self.catalog
+        if len(ids) > 1000:  # a whole table (refits): one vectorised pass
+            return np.isin(ids, catalog.movie_ids)
+        return np.fromiter((m in catalog for m in ids.tolist()), dtype=bool, count=len(ids))
 
     # -------------------------------------------------------------------- changes
     def member_lock(self, member: int) -> asyncio.Lock:

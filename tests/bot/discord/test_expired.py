@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bot.discord.client import EXPIRED
+from bot.emulator import Message
 from tests.bot.restartable import RestartableHarness, restartable_fixture
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -35,6 +36,25 @@ def click_checked(harness: RestartableHarness, user: int) -> asyncio.Task[Any]:
     )
 
 
+async def slow_click(
+    harness: RestartableHarness,
+    monkeypatch: pytest.MonkeyPatch,
+    message: Message,
+    label: str,
+    user: int,
+    slow: str,
+) -> None:
+    """Click while the ratings service's `slow` method is held until the expiry check has
+    given its verdict: the click must be claimed, and answered by its handler once released."""
+    gate = hold(monkeypatch, harness.bot.services.ratings, slow)
+    verdict = click_checked(harness, user)
+    inter = await harness.click(message, label, user)
+    _, expired = await verdict
+    assert not expired
+    gate.set()
+    assert (await inter.response(timeout=5)).content != EXPIRED
+
+
 async def test_clicking_a_menu_from_before_a_restart_says_it_expired(harness: RestartableHarness):
     user = harness.new_member("late-clicker")
     for movie in range(1, 13):
@@ -56,14 +76,7 @@ async def test_a_slow_restart_proof_button_is_not_told_it_expired(
 ):
     user = harness.new_member("slow-clicker")
     card = await harness.run("onboard", user)
-    gate = hold(monkeypatch, harness.bot.services.ratings, "rate")  # until the check is done
-    verdict = click_checked(harness, user)
-    inter = await harness.click(card, "★★★★", user)
-    _, expired = await verdict
-    assert not expired
-    gate.set()
-    answer = await inter.response(timeout=5)
-    assert answer.content != EXPIRED
+    await slow_click(harness, monkeypatch, card, "★★★★", user, "rate")
     assert "Rated here: 1/10" in harness.emu.message(card.id).text
 
 
@@ -73,14 +86,7 @@ async def test_a_slow_live_view_is_not_told_it_expired(
     user = harness.new_member("slow-forgetter")
     await harness.bot.services.ratings.rate(user, 1, 4.0)
     ask = await harness.run("forgetme", user)
-    gate = hold(monkeypatch, harness.bot.services.ratings, "forget")
-    verdict = click_checked(harness, user)
-    inter = await harness.click(ask, "Delete everything", user)
-    _, expired = await verdict
-    assert not expired
-    gate.set()
-    answer = await inter.response(timeout=5)
-    assert answer.content != EXPIRED
+    await slow_click(harness, monkeypatch, ask, "Delete everything", user, "forget")
     assert harness.emu.message(ask.id).content.startswith("Done.")
 
 
