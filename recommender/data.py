@@ -127,6 +127,7 @@ class Catalog:
     tmdb_ids: np.ndarray
     aliases: dict[int, int] = field(default_factory=dict)
     tmdb_search: bool = False
+    search_from: int | None = None  # rows from here on (a club's movies) link to a search
     _rows: dict[int, int] = field(init=False, repr=False)
     _movies: dict[int, Movie] = field(init=False, repr=False)  # built on first lookup
 
@@ -195,6 +196,33 @@ class Catalog:
         """Display title of a movie id."""
         return self.titles[self.row(movie_id)]
 
+    def with_movies(
+        self, movie_ids: list[int], titles: list[str], genre_lists: list[list[str]]
+    ) -> Catalog:
+        """This catalog plus extra movies (a club's own), which link to a TMDB search.
+
+        Genres outside this catalog's names are dropped; ids must be new.
+        """
+        if set(movie_ids) & set(self._rows):
+            raise ValueError("extra movies must have ids the catalog does not use")
+        bit = {g.lower(): 1 << k for k, g in enumerate(self.genre_names)}
+        masks = [sum({bit[g.lower()] for g in gl if g.lower() in bit}) for gl in genre_lists]
+        n = len(movie_ids)
+        return Catalog(
+            movie_ids=np.concatenate([self.movie_ids, np.asarray(movie_ids, np.int32)]),
+            titles=[*self.titles, *titles],
+            years=np.concatenate(
+                [self.years, np.array([parse_year(t) or 0 for t in titles], np.int16)]
+            ),
+            genre_names=self.genre_names,
+            genre_masks=np.concatenate([self.genre_masks, np.asarray(masks, np.int32)]),
+            imdb_urls=[*self.imdb_urls, *([""] * n)],
+            tmdb_ids=np.concatenate([self.tmdb_ids, np.zeros(n, np.int32)]),
+            aliases=dict(self.aliases),
+            tmdb_search=self.tmdb_search,
+            search_from=len(self) if self.search_from is None else self.search_from,
+        )
+
     def genres_of_row(self, row: int) -> tuple[str, ...]:
         """Genre names of a row, in catalog genre order."""
         m = int(self.genre_masks[row])
@@ -218,7 +246,10 @@ class Catalog:
         if tmdb > 0:
             tmdb_url: str | None = f"https://www.themoviedb.org/movie/{tmdb}"
         else:
-            tmdb_url = tmdb_search_url(self.titles[r]) if self.tmdb_search else None
+            searchable = self.tmdb_search or (
+                self.search_from is not None and r >= self.search_from
+            )
+            tmdb_url = tmdb_search_url(self.titles[r]) if searchable else None
         movie = self._movies[r] = Movie(
             movie_id=int(self.movie_ids[r]),
             title=self.titles[r],

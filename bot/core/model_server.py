@@ -32,6 +32,7 @@ from bot.core.refit import (
 )
 from bot.settings import Settings
 from bot.store.backend import StoreBackend
+from bot.store.schema import CLUB_MOVIE_IDS
 from recommender.data import Catalog
 from recommender.datasets import id_space, load_dataset, rating_counts
 from recommender.model import ALSModel
@@ -62,6 +63,8 @@ class ModelServer:
         self.runner: FitRunner = runner or ProcessFitRunner()
         self.ml: MovieLens | None = None
         self.titles: TitleIndex | None = None
+        self._catalog: Catalog | None = None
+        self._club: frozenset[int] = frozenset()
         self._model: ALSModel | None = None
         self.generation = 0  # fitted models served so far (fold-ins do not count)
         self._seq = 0
@@ -94,10 +97,28 @@ class ModelServer:
 
     @property
     def catalog(self) -> Catalog:
-        """The movie catalog (after start)."""
+        """The dataset's movies plus the club's own (after start)."""
+        if self._catalog is None:
+            raise RuntimeError("model server not started")
+        return self._catalog
+
+    @property
+    def club_movies(self) -> frozenset[int]:
+        """Ids of the movies the club added."""
+        return self._club
+
+    async def load_club_movies(self) -> None:
+        """(Re)build the catalog and title index with the club's movies from the store."""
         if self.ml is None:
             raise RuntimeError("model server not started")
-        return self.ml.catalog
+        club = await self.store.club_movies.all()
+        base = self.ml.catalog
+        catalog = base.with_movies(
+            [c.movie_id for c in club], [c.title for c in club], [list(c.genres) for c in club]
+        )
+        counts = np.concatenate([rating_counts(self.ml), np.zeros(len(club), np.int64)])
+        self.titles = await asyncio.to_thread(TitleIndex, catalog, counts)
+        self._catalog, self._club = catalog, frozenset(c.movie_id for c in club)
 
     @property
     def snapshot_path(self) -> Path:
@@ -120,7 +141,7 @@ class ModelServer:
             )
         await asyncio.to_thread(remove_leftovers, s.model_dir)
         self.ml = await asyncio.to_thread(load_dataset, s.dataset, s.data_dir, s.movielens_dir)
-        self.titles = await asyncio.to_thread(TitleIndex, self.ml.catalog, rating_counts(self.ml))
+        await self.load_club_movies()
         model = await self._load_snapshot()
         if model is None:
             if not await self._refit_now():
@@ -158,7 +179,8 @@ class ModelServer:
                     await task
 
     async def _sync_members(self, model: ALSModel) -> ALSModel:
-        """Make a freshly loaded model agree with the store: fold in or remove members."""
+        """Make a freshly loaded model agree with the store: club movies, then members."""
+        model = await self._club_items(model)
         users, _, _ = await self.store.ratings.all_ratings()
         current = {int(u) for u in np.unique(users)}
         for member in MemberKeys.members_in(model.users.ids):
@@ -166,6 +188,18 @@ class ModelServer:
                 model = model.without_user(MemberKeys.key(member))
         for member in current:
             model, _ = await self._fold(model, member)
+        return model
+
+    def drop_missing_club_items(self) -> None:
+        """Stop serving club movies that were removed or merged away."""
+        if self._model is not None:
+            self._model = _without_removed(self._model, self._club)
+
+    async def _club_items(self, model: ALSModel) -> ALSModel:
+        """`model` with each club movie solved from its ratings, and removed ones dropped."""
+        model = _without_removed(model, self._club)
+        for movie in sorted(self._club):
+            model = _with_item(model, movie, *(await self.store.ratings.movie_ratings(movie)))
         return model
 
     async def _fold(self, model: ALSModel, member: int) -> tuple[ALSModel, int]:
@@ -195,16 +229,25 @@ class ModelServer:
         """One lock per member: a commit and its fold-in never interleave with another change."""
         return self._locks.setdefault(int(member), asyncio.Lock())
 
-    async def changed(self, member: int) -> int:
-        """Count a committed change and fold the member in; returns their number of ratings.
+    async def changed(self, member: int, movie_id: int | None = None) -> int:
+        """Count a committed change and fold the member in (and the movie, when it is one
+        the club added); returns their number of ratings.
 
         Call holding `member_lock(member)`, right after the change committed.
         """
         self._seq += 1
         self._dirty[int(member)] = self._seq
         ids, stars = await self._member_ratings(int(member))
+        club = movie_id is not None and movie_id in self._club
+        raters = await self.store.ratings.movie_ratings(movie_id) if club else None
         if self._model is not None:  # no await between reading and replacing the model
-            self._model = _with_member(self._model, int(member), ids, stars)
+            model = self._model
+            if raters is not None:  # the item must exist before the member's fold uses it
+                model = _with_item(model, int(movie_id), *raters)  # type: ignore[arg-type]
+            model = _with_member(model, int(member), ids, stars)
+            if raters is not None:  # and be solved again now that a new rater is known too
+                model = _with_item(model, int(movie_id), *raters)  # type: ignore[arg-type]
+            self._model = model
         return len(ids)
 
     def forgotten(self, member: int) -> None:
@@ -318,6 +361,7 @@ class ModelServer:
             self.snapshot_path.with_name(f"{s.dataset}.next.npz"),
             self.snapshot_path if self._model is not None else None,
             s.refit_memory_limit_mb,
+            tuple(sorted(self._club)),
         )
 
     async def _swap(self, model: ALSModel, start_seq: int) -> None:
@@ -326,6 +370,7 @@ class ModelServer:
         Members are re-folded until none changed after their last fold; removals of members
         forgotten meanwhile happen right before the swap, with no await in between.
         """
+        model = await self._club_items(model)  # club movies added or rated during the fit
         folded: dict[int, int] = {}
         while True:
             todo = [u for u, q in self._dirty.items() if q > start_seq and folded.get(u, -1) < q]
@@ -378,6 +423,22 @@ def _with_member(model: ALSModel, member: int, ids: np.ndarray, stars: np.ndarra
     """`model` with the member's row solved from these ratings (removed when there are none)."""
     key = MemberKeys.key(member)
     return model.with_user(key, ids, stars) if len(ids) else model.without_user(key)
+
+
+def _without_removed(model: ALSModel, club: frozenset[int]) -> ALSModel:
+    """`model` without the club movies that are no longer the club's."""
+    for movie in model.items.ids[model.items.ids >= CLUB_MOVIE_IDS].tolist():
+        if movie not in club:
+            model = model.without_item(movie)
+    return model
+
+
+def _with_item(model: ALSModel, movie: int, members: list[int], stars: list[float]) -> ALSModel:
+    """`model` with a club movie solved from its raters (dropped while nobody rated it)."""
+    if not members:
+        return model.without_item(movie) if movie in model.items else model
+    keys = MemberKeys.keys(np.asarray(members, dtype=np.int64))
+    return model.with_item(movie, keys, np.asarray(stars, dtype=np.float32))
 
 
 def fit_in_thread(job: FitJob) -> Awaitable[FitResult]:

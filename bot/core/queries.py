@@ -112,13 +112,17 @@ class Queries:
     def movie_stats(self, movie_id: int) -> tuple[float | None, int]:
         """Average rating and count of one movie across the model's training data."""
         model = self._models.model
-        row = model.items.index(self._models.catalog.canonical(movie_id))
+        row = model.items.get(self._models.catalog.canonical(movie_id))
+        if row < 0:  # a club movie nobody has rated yet
+            return None, 0
         count = int(model.item_counts[row])
         return (float(model.item_means[row]) if count else None), count
 
     def similar(self, movie_id: int, n: int = 10) -> list[tuple[Movie, float]]:
         """Movies similar to one movie with their similarity."""
         movie = self.movie(movie_id)
+        if movie.movie_id not in self._models.model.items:  # a club movie nobody rated yet
+            return []
         ids, sims = self._models.model.similar_items(movie.movie_id, n)
         return [(self.movie(int(m)), float(s)) for m, s in zip(ids, sims, strict=True)]
 
@@ -206,9 +210,10 @@ class Queries:
         """A member's predicted stars for one movie, or None for members without ratings."""
         model = self._models.model
         key = MemberKeys.key(member)
-        if not model.has_user(key):
+        movie = self._models.catalog.canonical(movie_id)
+        if not model.has_user(key) or movie not in model.items:
             return None
-        return float(model.predict(key, [self._models.catalog.canonical(movie_id)])[0])
+        return float(model.predict(key, [movie])[0])
 
     async def explain(self, member: int, movie_id: int, n: int = 3) -> list[tuple[Movie, float]]:
         """The member's ratings that pushed this prediction most."""

@@ -42,7 +42,7 @@ class RatingsService:
         movie = self._models.catalog.movie(int(movie_id))
         async with self._models.member_lock(member):
             change = await self._store.ratings.rate(int(member), movie.movie_id, stars, source)
-            count = await self._models.changed(member)
+            count = await self._models.changed(member, movie.movie_id)
         return RateResult(movie, stars, change.previous, count)
 
     async def unrate(self, member: int, movie_id: int) -> bool:
@@ -51,7 +51,7 @@ class RatingsService:
         async with self._models.member_lock(member):
             removed = await self._store.ratings.unrate(int(member), movie)
             if removed:
-                await self._models.changed(member)
+                await self._models.changed(member, movie)
         return removed
 
     async def skip(self, member: int, movie_id: int) -> None:

@@ -42,6 +42,7 @@ class FitJob:
     snapshot: Path
     warm_start: Path | None = None
     memory_limit_mb: int = 0
+    club_movies: tuple[int, ...] = ()  # movie ids the club added: items next to the catalog's
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def run_fit(job: FitJob) -> FitResult:
             init = load_model(job.warm_start, expect_config=job.config)
         except (ValueError, OSError) as exc:
             log.warning("not warm-starting from %s: %s", job.warm_start, exc)
-    items = Vocabulary(ml.catalog.movie_ids)
+    items = Vocabulary(np.concatenate([ml.catalog.movie_ids, np.asarray(job.club_movies, int)]))
     model = ALSModel.fit(train, job.config, items=items, init=init)
     rmse, _ = error_metrics(model, ml.ratings.subset(held))
     seconds = time.perf_counter() - start

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.card_sessions import CardSessions
+from bot.core.club_movies import ClubMovies
 from bot.core.model_server import FitRunner, ModelServer
 from bot.core.movie_nights import MovieNights
 from bot.core.movie_pages import MoviePages
@@ -24,6 +25,7 @@ class Services:
     cards: CardSessions
     nights: MovieNights
     pages: MoviePages
+    clubs: ClubMovies
 
     @classmethod
     def build(
@@ -38,6 +40,7 @@ class Services:
             cards=CardSessions(store),
             nights=MovieNights(store),
             pages=MoviePages(settings, models),
+            clubs=ClubMovies(store, models),
         )
 
     async def start(self, periodic: bool = True) -> None:

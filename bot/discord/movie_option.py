@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 
 import discord
 from discord import app_commands
 
+from bot.core.club_movies import title_with_year
 from bot.core.queries import Queries
 from bot.discord.interaction import Interaction
 from bot.discord.views import DidYouMeanView, MoviePicked
@@ -78,8 +80,9 @@ def not_found_text(text: str, covers: str) -> str:
     if not shown:
         return "Please type a movie title, or pick one from the list as you type."
     return (
-        f"I couldn't find a movie called “{shown}”. I know {covers}; "
-        "try picking one from the list as you type."
+        f"I couldn't find a movie called “{shown}”. I know {covers}; try picking one from the "
+        "list as you type, or type it with its year (`Oppenheimer (2023)`) to add it to the "
+        "club's movies."
     )
 
 
@@ -88,20 +91,39 @@ async def with_movie(interaction: Interaction, query: MovieQuery, on_pick: Movie
     if query.movie is not None:
         await on_pick(interaction, query.movie)
         return
-    if not query.candidates:
-        covers = interaction.client.services.queries.catalog_summary()
+    covers = interaction.client.services.queries.catalog_summary()
+    add = addable(query.text)
+    if not query.candidates and add is None:
         await interaction.response.send_message(not_found_text(query.text, covers), ephemeral=True)
         return
-    view = DidYouMeanView(interaction.user.id, query.candidates, on_pick, origin=interaction)
-    covers = interaction.client.services.queries.catalog_summary()
+    view = DidYouMeanView(
+        interaction.user.id, query.candidates, on_pick, origin=interaction, add=add
+    )
     await interaction.response.send_message(
-        which_one_text(query.text, query.candidates, covers), view=view, ephemeral=True
+        which_one_text(query.text, query.candidates, covers, add), view=view, ephemeral=True
     )
 
 
-def which_one_text(text: str, candidates: list[TitleMatch], covers: str) -> str:
-    """The "did you mean" question; when nothing is close, say so and what the catalog holds."""
+def addable(text: str) -> str | None:
+    """ "Oppenheimer (2023)" when the text names a title and a year, else None."""
+    parsed = title_with_year(text)
+    if parsed is None:
+        return None
+    title, year = parsed
+    return f"{title if title != title.lower() else string.capwords(title)} ({year})"
+
+
+def which_one_text(
+    text: str, candidates: list[TitleMatch], covers: str, add: str | None = None
+) -> str:
+    """The "did you mean" question; when nothing is close, say so, what the catalog holds,
+    and (given a title with its year) that it can be added to the club's movies."""
     shown = discord.utils.escape_markdown(text[:80])
     if candidates and candidates[0].score >= CLOSE_MATCH:
         return f"Which movie did you mean by “{shown}”?"
-    return f"I don't know a movie called “{shown}” (I know {covers}). The closest titles:"
+    head = f"I don't know a movie called “{shown}” (I know {covers})."
+    if add is None:
+        return f"{head} The closest titles:"
+    if not candidates:
+        return f"{head} Add it to the club's movies?"
+    return f"{head} Add it to the club's movies, or pick one of the closest titles:"

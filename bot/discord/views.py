@@ -8,6 +8,7 @@ from typing import Any
 
 import discord
 
+from bot.core.club_movies import AlreadyKnown, ClubMovieError
 from bot.discord.claims import claim
 from bot.discord.errors import report_error
 from bot.discord.interaction import Interaction
@@ -119,7 +120,8 @@ class DidYouMeanView(OwnedView):
     """One button per candidate title; clicking continues the original action with it.
 
     `origin` is the interaction whose response asked the question: once a movie is picked, its
-    buttons are removed so nobody can press a button that would no longer answer.
+    buttons are removed so nobody can press a button that would no longer answer. With
+    `add`, a "Title (Year)" the catalog lacks, one more button adds it to the club's movies.
     """
 
     def __init__(
@@ -128,11 +130,12 @@ class DidYouMeanView(OwnedView):
         candidates: list[TitleMatch],
         on_pick: MoviePicked,
         origin: Interaction | None = None,
+        add: str | None = None,
     ) -> None:
         super().__init__(owner_id, timeout=300)
         self._on_pick = on_pick
         self._origin = origin
-        for k, cand in enumerate(candidates[:5]):
+        for k, cand in enumerate(candidates[: 4 if add else 5]):
             button: discord.ui.Button = discord.ui.Button(
                 label=clip(natural_title(cand.title), 80),
                 style=discord.ButtonStyle.primary,
@@ -140,6 +143,32 @@ class DidYouMeanView(OwnedView):
             )
             button.callback = self._callback(cand.movie_id)  # type: ignore[method-assign]
             self.add_item(button)
+        if add:
+            adder: discord.ui.Button = discord.ui.Button(
+                label=clip(f"Add “{add}” to the club", 80),
+                style=discord.ButtonStyle.success,
+                emoji="➕",
+                custom_id="pick:add",
+            )
+            adder.callback = self._adder(add)  # type: ignore[method-assign]
+            self.add_item(adder)
+
+    def _adder(self, typed: str) -> Callable[[Interaction], Awaitable[None]]:
+        async def add(interaction: Interaction) -> None:
+            try:
+                movie = await interaction.client.services.clubs.add(typed, interaction.user.id)
+            except AlreadyKnown as known:
+                movie = known.movie  # someone was quicker, or it was there all along
+            except ClubMovieError as refused:
+                await interaction.response.send_message(str(refused), ephemeral=True)
+                return
+            self.stop()
+            try:
+                await self._on_pick(interaction, movie)
+            finally:
+                await self._close_question(movie)
+
+        return add
 
     def _callback(self, movie_id: int) -> Callable[[Interaction], Awaitable[None]]:
         async def pick(interaction: Interaction) -> None:

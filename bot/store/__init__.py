@@ -13,6 +13,7 @@ from typing import Any, Self
 
 import aiosqlite
 
+from bot.store.club_movies import ClubMovieRepository
 from bot.store.database import SQLiteDatabase
 from bot.store.fits import FitLog
 from bot.store.polls import PollRepository
@@ -45,6 +46,7 @@ class Store:
         self.sessions = SessionRepository(self.db)
         self.polls = PollRepository(self.db)
         self.fits = FitLog(self.db)
+        self.club_movies = ClubMovieRepository(self.db)
 
     @property
     def path(self) -> Path:
@@ -106,6 +108,8 @@ class Store:
             for table, column in _MEMBER_TABLES:
                 cursor = await conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (user,))
                 counts[table] = max(cursor.rowcount, 0)
+            # the movies they added stay the club's; only who added them is forgotten
+            await conn.execute("UPDATE club_movies SET added_by = NULL WHERE added_by = ?", (user,))
             log.info("forgot user %d: %s", user, counts)
             return sum(counts.values()), counts["ratings"]
 
@@ -113,6 +117,7 @@ class Store:
 
 
 __all__ = [
+    "ClubMovieRepository",
     "FitLog",
     "PollRepository",
     "RatingRepository",

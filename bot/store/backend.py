@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Literal, Protocol
 
 from bot.store.schema import (
+    ClubMovie,
     FitRecord,
     OnboardingSession,
     Poll,
@@ -41,6 +42,8 @@ class RatingStore(Protocol):
     async def user_ratings(
         self, user_id: int, *, limit: int | None = None, offset: int = 0, order: Order = "recent"
     ) -> list[Rating]: ...
+
+    async def movie_ratings(self, movie_id: int) -> tuple[list[int], list[float]]: ...
 
     async def count_user_ratings(self, user_id: int) -> int: ...
 
@@ -115,6 +118,22 @@ class FitLogStore(Protocol):
     async def changes_since_fit(self) -> int: ...
 
 
+class ClubMovieStore(Protocol):
+    """Movies a club added; removing or merging one moves or deletes its ratings too."""
+
+    async def add(self, title: str, genres: tuple[str, ...], added_by: int) -> ClubMovie: ...
+
+    async def all(self) -> list[ClubMovie]: ...
+
+    async def added_since(self, member: int, since: float) -> int: ...
+
+    async def rename(self, movie_id: int, title: str) -> bool: ...
+
+    async def merge(self, movie_id: int, into: int) -> int: ...
+
+    async def remove(self, movie_id: int) -> int: ...
+
+
 class StoreBackend(Protocol):
     """A whole database: one repository per record kind, plus what spans them."""
 
@@ -123,6 +142,7 @@ class StoreBackend(Protocol):
     sessions: SessionStore
     polls: PollStore
     fits: FitLogStore
+    club_movies: ClubMovieStore
 
     async def bind_dataset(self, dataset: str) -> str: ...
 

@@ -121,6 +121,14 @@ class RatingRepository:
         )
         return [_rating(r) for r in rows]
 
+    async def movie_ratings(self, movie_id: int) -> tuple[list[int], list[float]]:
+        """Who rated one movie and with how many stars (for an item fold-in)."""
+        rows = await self._db.read(
+            "SELECT user_id, stars FROM ratings WHERE movie_id = ? ORDER BY user_id",
+            (check_movie_id(movie_id),),
+        )
+        return [int(u) for u, _ in rows], [float(s) for _, s in rows]
+
     async def count_user_ratings(self, user_id: int) -> int:
         """How many movies a user has rated."""
         rows = await self._db.read(

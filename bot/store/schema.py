@@ -18,6 +18,8 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
+# Club movies are numbered from here: MovieLens ids stay far below (ml-32m tops out near 300k).
+CLUB_MOVIE_IDS = 1_000_000_000
 # Stars: 0.5..5 in half-star steps, enforced again by the database.
 _STARS_CHECK = "stars >= 0.5 AND stars <= 5.0 AND stars * 2 = CAST(stars * 2 AS INTEGER)"
 
@@ -133,6 +135,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ) WITHOUT ROWID
         """,
     ),
+    # 6: club movies: films a club added because MovieLens lacks them, ids of their own.
+    (
+        f"""
+        CREATE TABLE club_movies (
+            movie_id   INTEGER PRIMARY KEY
+                       CHECK (movie_id >= {CLUB_MOVIE_IDS} AND movie_id <= {2**31 - 1}),
+            title      TEXT    NOT NULL,
+            genres     TEXT    NOT NULL DEFAULT '',
+            added_by   INTEGER,
+            created_at REAL    NOT NULL
+        )
+        """,
+        "CREATE INDEX club_movies_added_by ON club_movies (added_by, created_at)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -243,6 +259,17 @@ class FitRecord:
     duration_s: float | None
     status: str  # "running" | "ok" | "failed"
     error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClubMovie:
+    """A movie a club added; `title` ends in "(YYYY)" like MovieLens titles."""
+
+    movie_id: int
+    title: str
+    genres: tuple[str, ...]
+    added_by: int | None
+    created_at: float
 
 
 @dataclass(frozen=True, slots=True)

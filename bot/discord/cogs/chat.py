@@ -15,7 +15,7 @@ from bot.core.chat_parse import ChatRequest, parse
 from bot.discord.cards import rate_more_view
 from bot.discord.client import MovieBot
 from bot.discord.interaction import Interaction
-from bot.discord.movie_option import which_one_text
+from bot.discord.movie_option import addable, which_one_text
 from bot.discord.render import picks_embed, similar_embed, stars_text
 from bot.discord.text import plural
 from bot.discord.views import DidYouMeanView, OwnedView
@@ -184,9 +184,10 @@ class Chat(commands.Cog):
         if found.movie is not None:
             await then(message, self.queries.movie(found.movie.movie_id))
             return
-        if not found.candidates:
+        covers = self.queries.catalog_summary()
+        add = addable(text)
+        if not found.candidates and add is None:
             shown = discord.utils.escape_markdown(text[:80])
-            covers = self.queries.catalog_summary()
             await message.reply(
                 f"I don't know a movie called “{shown}” (I know {covers}). {HELP.splitlines()[1]}"
             )
@@ -198,9 +199,8 @@ class Chat(commands.Cog):
             )
             await then(message, movie)
 
-        view = DidYouMeanView(message.author.id, found.candidates, picked)
-        covers = self.queries.catalog_summary()
-        await message.reply(which_one_text(text, found.candidates, covers), view=view)
+        view = DidYouMeanView(message.author.id, found.candidates, picked, add=add)
+        await message.reply(which_one_text(text, found.candidates, covers, add), view=view)
 
 
 async def setup(bot: MovieBot) -> None:

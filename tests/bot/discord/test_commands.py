@@ -120,7 +120,7 @@ async def test_rate_unusable_text_gets_a_clear_answer(
     reply = await harness.run("rate", user, movie=typed, stars=4.0)
     assert reply.ephemeral and expected in reply.content
     assert "went wrong" not in reply.content
-    assert len(reply.content) < 300
+    assert len(reply.content) < 500  # never the whole input echoed back
     assert await harness.store.ratings.count_user_ratings(user) == 0
 
 
@@ -136,7 +136,7 @@ async def test_rate_ten_kilobytes_never_errors(harness: Harness) -> None:
     assert len(suggestions) <= 25
     reply = await rogue_slash(harness, "rate", user, movie="z" * 10_000, stars=4.0).final()
     assert reply is not None and reply.ephemeral
-    assert "couldn't find a movie" in reply.content and len(reply.content) < 300
+    assert "couldn't find a movie" in reply.content and len(reply.content) < 500
     assert await harness.store.ratings.count_user_ratings(user) == 0
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from bot.store import Store
 from bot.store.backend import (
+    ClubMovieStore,
     FitLogStore,
     PollStore,
     RatingStore,
@@ -22,6 +23,7 @@ REPOSITORIES = {
     "sessions": SessionStore,
     "polls": PollStore,
     "fits": FitLogStore,
+    "club_movies": ClubMovieStore,
 }
 
 

@@ -1,0 +1,129 @@
+"""Club movies: films a club added because the dataset lacks them (ids from 1,000,000,000)."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from bot.store.database import SQLiteDatabase
+from bot.store.schema import CLUB_MOVIE_IDS, ClubMovie, check_movie_id, check_snowflake
+
+
+class ClubMovieRepository:
+    """Add, list, rename, merge and remove club movies; ratings follow merges and removals."""
+
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self._db = db
+
+    async def add(self, title: str, genres: tuple[str, ...], added_by: int) -> ClubMovie:
+        """A new club movie with the next free id."""
+        member = check_snowflake("added_by", added_by)
+        name = _title(title)
+
+        async def op(conn: aiosqlite.Connection, now: float) -> tuple[ClubMovie, int]:
+            rows = list(await conn.execute_fetchall("SELECT max(movie_id) FROM club_movies"))
+            movie_id = max(CLUB_MOVIE_IDS, int(rows[0][0] or 0) + 1)
+            await conn.execute(
+                "INSERT INTO club_movies (movie_id, title, genres, added_by, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (movie_id, name, "|".join(genres), member, now),
+            )
+            return ClubMovie(movie_id, name, tuple(genres), member, now), 0
+
+        return await self._db.submit(op)
+
+    async def all(self) -> list[ClubMovie]:
+        """Every club movie, oldest first."""
+        rows = await self._db.read(
+            "SELECT movie_id, title, genres, added_by, created_at FROM club_movies "
+            "ORDER BY movie_id"
+        )
+        return [
+            ClubMovie(int(m), str(t), tuple(g for g in str(gs).split("|") if g), a, float(c))
+            for m, t, gs, a, c in rows
+        ]
+
+    async def added_since(self, member: int, since: float) -> int:
+        """How many club movies a member added since a time (for the rate limit)."""
+        rows = await self._db.read(
+            "SELECT count(*) FROM club_movies WHERE added_by = ? AND created_at >= ?",
+            (check_snowflake("added_by", member), float(since)),
+        )
+        return int(rows[0][0])
+
+    async def rename(self, movie_id: int, title: str) -> bool:
+        """Give a club movie another title (with year); True if it exists."""
+        movie, name = _club_id(movie_id), _title(title)
+
+        async def op(conn: aiosqlite.Connection, now: float) -> tuple[bool, int]:
+            cursor = await conn.execute(
+                "UPDATE club_movies SET title = ? WHERE movie_id = ?", (name, movie)
+            )
+            return cursor.rowcount == 1, 0
+
+        return await self._db.submit(op)
+
+    async def merge(self, movie_id: int, into: int) -> int:
+        """Move a club movie's ratings and skips onto another movie (a member's newer rating
+        wins where they rated both), then delete it; returns the ratings moved."""
+        movie, target = _club_id(movie_id), check_movie_id(into)
+        if movie == target:
+            raise ValueError("a movie cannot be merged into itself")
+
+        async def op(conn: aiosqlite.Connection, now: float) -> tuple[int, int]:
+            await conn.execute(
+                "DELETE FROM ratings WHERE movie_id = ? AND user_id IN (SELECT user_id FROM "
+                "ratings r WHERE r.movie_id = ? AND r.updated_at >= (SELECT updated_at FROM "
+                "ratings o WHERE o.movie_id = ? AND o.user_id = r.user_id))",
+                (movie, target, movie),
+            )
+            await conn.execute(
+                "DELETE FROM ratings WHERE movie_id = ? AND user_id IN "
+                "(SELECT user_id FROM ratings WHERE movie_id = ?)",
+                (target, movie),
+            )
+            cursor = await conn.execute(
+                "UPDATE ratings SET movie_id = ? WHERE movie_id = ?", (target, movie)
+            )
+            moved = max(cursor.rowcount, 0)
+            await conn.execute(
+                "UPDATE OR IGNORE skips SET movie_id = ? WHERE movie_id = ?", (target, movie)
+            )
+            await conn.execute("DELETE FROM skips WHERE movie_id = ?", (movie,))
+            await _delete(conn, movie)
+            return moved, moved
+
+        return await self._db.submit(op)
+
+    async def remove(self, movie_id: int) -> int:
+        """Delete a club movie with its ratings and skips; returns the ratings deleted."""
+        movie = _club_id(movie_id)
+
+        async def op(conn: aiosqlite.Connection, now: float) -> tuple[int, int]:
+            cursor = await conn.execute("DELETE FROM ratings WHERE movie_id = ?", (movie,))
+            await conn.execute("DELETE FROM skips WHERE movie_id = ?", (movie,))
+            await _delete(conn, movie)
+            return max(cursor.rowcount, 0), max(cursor.rowcount, 0)
+
+        return await self._db.submit(op)
+
+
+async def _delete(conn: aiosqlite.Connection, movie: int) -> None:
+    cursor = await conn.execute("DELETE FROM club_movies WHERE movie_id = ?", (movie,))
+    if cursor.rowcount != 1:
+        raise LookupError(f"no club movie with id {movie}")
+
+
+def _club_id(movie_id: int) -> int:
+    """A club movie id; ValueError for a dataset id."""
+    movie = check_movie_id(movie_id)
+    if movie < CLUB_MOVIE_IDS:
+        raise ValueError(f"movie {movie} is not a club movie")
+    return movie
+
+
+def _title(title: str) -> str:
+    """A club movie title: stripped, 1..200 characters, ending in a year."""
+    name = " ".join(str(title).split())
+    if not 1 <= len(name) <= 200:
+        raise ValueError("a title needs 1 to 200 characters")
+    return name
