@@ -420,8 +420,13 @@ class ALSModel:
         idx = self.items.numbers(movie_ids)
         return self._predict_rows(self._state(user), idx)
 
-    def _candidate_mask(self, candidates: np.ndarray | None) -> np.ndarray:
+    def _candidate_mask(
+        self, candidates: np.ndarray | None, vouched: np.ndarray | None = None
+    ) -> np.ndarray:
         mask = self._supported.copy()
+        if vouched is not None:  # eligible below the support floor
+            idx = self.items.numbers(vouched, missing="negative")
+            mask[idx[idx >= 0]] = True
         if candidates is not None:
             allowed = np.zeros(len(self.items), dtype=bool)
             idx = self.items.numbers(candidates, missing="negative")
@@ -583,17 +588,20 @@ class ALSModel:
         n: int = 10,
         strategy: GroupStrategy = "least_misery",
         candidates: np.ndarray | None = None,
+        vouched: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Movies for a group: ids and the rank scores they were sorted by.
 
         The rank score is `combine_group` of the members' stars plus a tenth of the
         popularity prior (to break near-ties); anything any member rated is excluded.
+        `vouched` movies (a club's own films) compete even below the support floor.
         Use `predict_group` for the group's and each member's stars.
         """
         states = self._group_states(users, strategy)
         group = combine_group(np.vstack([self._predict_rows(s) for s in states]), strategy)
         # popularity breaks near-ties only: a tenth of the single-user prior
-        scores = np.where(self._candidate_mask(candidates), group + 0.1 * self._prior, -np.inf)
+        mask = self._candidate_mask(candidates, vouched)
+        scores = np.where(mask, group + 0.1 * self._prior, -np.inf)
         for s in states:
             scores[s.items] = -np.inf
         top = top_n(scores, n)

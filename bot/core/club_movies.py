@@ -1,8 +1,9 @@
 """Club movies: films a club adds because the dataset lacks them, managed like any movie.
 
-Adding checks the year and duplicates (in the catalog and among earlier club movies) and is
-rate-limited per member; a club movie joins the model as soon as it is rated (an exact item
-fold-in) and every refit after that. Renaming, merging and removing are for server managers.
+Adding checks the year and duplicates (in the catalog and among earlier club movies), takes
+the genres from TMDB when a key is set, and is rate-limited per member. A club movie joins
+the model as soon as it is rated (an exact item fold-in) and every refit after that.
+Renaming, merging and removing are for server managers.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 import time
 
 from bot.core.model_server import ModelServer
+from bot.core.movie_pages import MoviePages
 from bot.store.backend import StoreBackend
 from recommender.data import Movie
 
@@ -41,9 +43,10 @@ def title_with_year(text: str) -> tuple[str, int] | None:
 class ClubMovies:
     """Add, rename, merge and remove the club's own movies."""
 
-    def __init__(self, store: StoreBackend, models: ModelServer) -> None:
+    def __init__(self, store: StoreBackend, models: ModelServer, pages: MoviePages) -> None:
         self._store = store
         self._models = models
+        self._pages = pages
 
     async def add(self, typed: str, member: int) -> Movie:
         """Add "Title (Year)" for a member; AlreadyKnown or ClubMovieError when refused."""
@@ -59,7 +62,8 @@ class ClubMovies:
         since = time.time() - 24 * 3600
         if await self._store.club_movies.added_since(member, since) >= ADDS_PER_DAY:
             raise ClubMovieError(f"You can add {ADDS_PER_DAY} movies a day; try again tomorrow.")
-        added = await self._store.club_movies.add(f"{title} ({year})", (), member)
+        genres = await self._pages.genres(title, year)  # () without a TMDB key
+        added = await self._store.club_movies.add(f"{title} ({year})", genres, member)
         await self._models.load_club_movies()
         return self._models.catalog.movie(added.movie_id)
 

@@ -18,6 +18,26 @@ from recommender.data import Movie
 log = logging.getLogger(__name__)
 
 _IMDB_ID = re.compile(r"\b(tt\d{7,})\b")
+# TMDB's movie genre ids, as MovieLens names them (TMDB's History and TV Movie have no match).
+TMDB_GENRES = {
+    28: "Action",
+    12: "Adventure",
+    16: "Animation",
+    10751: "Children",
+    35: "Comedy",
+    80: "Crime",
+    99: "Documentary",
+    18: "Drama",
+    14: "Fantasy",
+    27: "Horror",
+    10402: "Musical",
+    9648: "Mystery",
+    10749: "Romance",
+    878: "Sci-Fi",
+    53: "Thriller",
+    10752: "War",
+    37: "Western",
+}
 _YEAR_SUFFIX = re.compile(r"\s*\(\d{4}\)\s*$")
 
 
@@ -57,6 +77,15 @@ class MoviePages:
             return None
         tmdb_id = await self._tmdb_id(movie)
         return None if tmdb_id is None else await self._client.page(tmdb_id)
+
+    async def genres(self, title: str, year: int) -> tuple[str, ...]:
+        """A new club movie's genres from TMDB's search (same year), in MovieLens names."""
+        if self._client is None:
+            return ()
+        hits = [h for h in await self._client.search(title, year) if h.year == year]
+        if not hits:
+            return ()
+        return tuple(dict.fromkeys(TMDB_GENRES[g] for g in hits[0].genre_ids if g in TMDB_GENRES))
 
     async def _tmdb_id(self, movie: Movie) -> int | None:
         """TMDB id from the dataset's links, else from the IMDb id, else by title and year."""

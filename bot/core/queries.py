@@ -86,11 +86,14 @@ class Queries:
         return catalog.movie_ids[(catalog.genre_masks & bit) != 0]
 
     def catalog_summary(self) -> str:
-        """What the catalog covers, for answers about unknown titles: "9,742 movies up to 2018"."""
-        catalog = self._models.catalog
+        """What the catalog covers, for answers about unknown titles: "9,742 movies up to 2018,
+        plus 3 this club added"."""
+        catalog = self._models.ml.catalog if self._models.ml else self._models.catalog
         years = catalog.years[catalog.years > 0]
         until = f" up to {int(years.max())}" if len(years) else ""
-        return f"{len(catalog.movie_ids):,} movies{until}"
+        club = len(self._models.club_movies)
+        plus = f", plus {club:,} this club added" if club else ""
+        return f"{len(catalog.movie_ids):,} movies{until}{plus}"
 
     def search(self, query: str, limit: int = 25) -> list[TitleMatch]:
         """Fuzzy title search."""
@@ -241,7 +244,8 @@ class Queries:
             personal, _ = await self.recommend(known[0], n)
             return [GroupPick(p.movie, p.stars, {known[0]: p.stars}) for p in personal], missing
         keys = [MemberKeys.key(u) for u in known]
-        ids, _ = model.recommend_group(keys, n, strategy)
+        club = np.fromiter(self._models.club_movies, dtype=np.int64)
+        ids, _ = model.recommend_group(keys, n, strategy, vouched=club)  # the club's own films
         group, member = model.predict_group(keys, ids, strategy)
         picks = [
             GroupPick(

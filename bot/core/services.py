@@ -33,14 +33,15 @@ class Services:
     ) -> Services:
         """Every service over the same store and model server."""
         models = ModelServer(settings, store, runner)
+        pages = MoviePages(settings, models)
         return cls(
             models=models,
             ratings=RatingsService(store, models),
             queries=Queries(store, models),
             cards=CardSessions(store),
             nights=MovieNights(store),
-            pages=MoviePages(settings, models),
-            clubs=ClubMovies(store, models),
+            pages=pages,
+            clubs=ClubMovies(store, models, pages),
         )
 
     async def start(self, periodic: bool = True) -> None:

@@ -132,3 +132,26 @@ async def test_forgetting_the_adder_keeps_the_movie_but_not_who_added_it(harness
     club = await harness.store.club_movies.all()
     past = next(c for c in club if c.title == "Past Lives (2023)")
     assert past.added_by is None
+
+
+async def test_a_club_movie_can_be_picked_for_a_movie_night_of_those_who_have_not_seen_it(
+    harness: Harness,
+):
+    raters = [harness.new_member(f"fan{k}") for k in range(3)]
+    await add_and_rate(harness, raters[0], "Decision to Leave 2022", 5.0)
+    for member in raters[1:]:
+        await harness.run("rate", member, movie="decision to leave", stars=5.0)
+    queries = harness.bot.services.queries
+    film = next(
+        m
+        for m in harness.bot.services.models.club_movies
+        if queries.movie(m).display == "Decision to Leave (2022)"
+    )
+    group = [harness.new_member(), harness.new_member()]
+    for member in group:
+        for movie in (2571, 2959):
+            await harness.bot.services.ratings.rate(member, movie, 4.5)
+    picks, _ = await queries.recommend_group(group, 60)
+    assert film in [p.movie.movie_id for p in picks]  # eligible although only 3 rated it
+    picks, _ = await queries.recommend_group([*group, raters[0]], 60)
+    assert film not in [p.movie.movie_id for p in picks]  # never for someone who saw it

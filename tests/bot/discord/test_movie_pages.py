@@ -18,6 +18,7 @@ from tests.bot.conftest import (
     e2e_settings,
     write_modern_latest_small,
 )
+from tests.bot.tmdb import fake_tmdb
 from tests.bot.tmdb.fake_tmdb import API_KEY, FakeTmdb
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -110,3 +111,33 @@ async def test_status_and_unknown_titles_say_what_the_catalog_covers(harness: Ha
     assert fields["Catalog"] == "36 movies up to 2019 (ml-latest-small)"
     missing = await harness.run("rate", user, movie="oppenheimer", stars=4.0)
     assert "I know 36 movies up to 2019" in missing.content
+
+
+async def test_a_club_movie_takes_its_genres_from_tmdb_and_shows_its_poster(
+    harness: Harness, tmdb: FakeTmdb, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setitem(
+        fake_tmdb.MOVIES,
+        872585,
+        fake_tmdb._movie(
+            872585,
+            "Oppenheimer",
+            "2023-07-19",
+            imdb_id="tt15398776",
+            poster_path="/8Gxv8gSFCU0XGDykEGv7zR1n2ua.jpg",
+            runtime=181,
+            genres=[(18, "Drama"), (36, "History")],
+            overview="The story of J. Robert Oppenheimer.",
+        ),
+    )
+    user = harness.new_member()
+    ask = await harness.run("rate", user, movie="Oppenheimer 2023", stars=5.0)
+    label = next(b.label for b in ask.buttons if b.label.startswith("Add “"))
+    done = await (await harness.click(ask, label, user)).final()
+    assert done is not None and done.content.startswith("Rated **Oppenheimer (2023)**")
+    page = await harness.run("movie", user, movie="oppenheimer")
+    (embed,) = page.embeds
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Genres"] == "Drama"  # TMDB's History has no MovieLens name
+    assert embed["thumbnail"]["url"].endswith("/8Gxv8gSFCU0XGDykEGv7zR1n2ua.jpg")
+    assert fields["Runtime"] == "181 min"
