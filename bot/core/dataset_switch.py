@@ -1,8 +1,8 @@
 """Move a club's database to another dataset's movie ids (`python -m bot migrate-ids`).
 
 Clubs that began on ML-100K keep every rating when the bot moves to today's MovieLens ids:
-movies are matched by name and year, unmatched ratings are kept aside (and listed), and the
-old dataset's model files, which hold members' vectors under the old ids, are deleted.
+movies are matched by name and year, unmatched ones become club movies (and are listed), and
+the old dataset's model files, which hold members' vectors under the old ids, are deleted.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class Switch:
     movies_matched: int
     movies_known: int
     done: Remapped | None  # None: the database already uses the target's ids
-    unmatched: list[tuple[str, int]]  # (title, ratings kept aside), most rated first
+    unmatched: list[tuple[str, int]]  # (title, ratings) of the new club movies, most rated first
 
 
 async def switch_dataset(settings: Settings) -> Switch:
@@ -45,12 +45,22 @@ async def switch_dataset(settings: Settings) -> Switch:
             ),
         )
         mapping = await asyncio.to_thread(match_catalogs, source.catalog, target.catalog)
-        titles = dict(zip(source.catalog.movie_ids.tolist(), source.catalog.titles, strict=True))
-        done = await remap_movies(store, mapping, titles, bound, settings.dataset)
-        rows = await store.db.read(
-            "SELECT title, count(*) AS n FROM unmatched_ratings WHERE from_dataset = ? "
-            "GROUP BY title ORDER BY n DESC, title",
-            (bound,),
+        old = source.catalog
+        movies = {
+            int(m): (old.titles[r], "|".join(old.genres_of_row(r)))
+            for r, m in enumerate(old.movie_ids.tolist())
+        }
+        done = await remap_movies(store, mapping, movies, settings.dataset)
+        marks = ",".join("?" * len(done.club_movie_ids))
+        rows = (
+            await store.db.read(
+                f"SELECT c.title, count(r.user_id) AS n FROM club_movies c LEFT JOIN ratings r "
+                f"ON r.movie_id = c.movie_id WHERE c.movie_id IN ({marks}) "
+                "GROUP BY c.movie_id ORDER BY n DESC, c.title",
+                done.club_movie_ids,
+            )
+            if marks
+            else []
         )
     for suffix in (".npz", ".json"):
         (settings.model_dir / f"{bound}{suffix}").unlink(missing_ok=True)
@@ -76,11 +86,12 @@ def describe(switch: Switch) -> str:
         f"Moved from {switch.from_dataset} to {switch.to_dataset} movie ids.",
         f"Movies matched: {switch.movies_matched:,} of {switch.movies_known:,}.",
         f"Ratings moved: {d.ratings_moved:,} ({d.ratings_merged:,} merged into the same movie).",
-        f"Ratings kept aside (no match; nothing deleted): {d.ratings_kept_aside:,}.",
-        f"Skips dropped (no match): {d.skips_dropped:,}. Open polls closed: {d.polls_closed:,}.",
+        f"Movies without a match became club movies: {d.club_movies_made:,} "
+        f"({d.ratings_to_club_movies:,} ratings; nothing deleted).",
+        f"Open polls closed: {d.polls_closed:,}.",
     ]
     if switch.unmatched:
-        lines.append("Unmatched movies (ratings kept aside):")
+        lines.append("New club movies (ratings):")
         lines += [f"  {title}: {n}" for title, n in switch.unmatched[:50]]
         if len(switch.unmatched) > 50:
             lines.append(f"  …and {len(switch.unmatched) - 50} more")

@@ -78,6 +78,14 @@ class MoviePages:
         tmdb_id = await self._tmdb_id(movie)
         return None if tmdb_id is None else await self._client.page(tmdb_id)
 
+    async def suggest(self, typed: str) -> str | None:
+        """ "Title (Year)" of TMDB's best match for typed text, to offer adding it; None when
+        there is no key, no match, or TMDB is unavailable."""
+        if self._client is None or not typed.strip():
+            return None
+        hits = [h for h in await self._client.search(typed.strip()) if h.year]
+        return f"{hits[0].title} ({hits[0].year})" if hits else None
+
     async def genres(self, title: str, year: int) -> tuple[str, ...]:
         """A new club movie's genres from TMDB's search (same year), in MovieLens names."""
         if self._client is None:

@@ -91,17 +91,29 @@ async def with_movie(interaction: Interaction, query: MovieQuery, on_pick: Movie
     if query.movie is not None:
         await on_pick(interaction, query.movie)
         return
-    covers = interaction.client.services.queries.catalog_summary()
+    services = interaction.client.services
+    covers = services.queries.catalog_summary()
     add = addable(query.text)
+    if add is None and services.pages.enabled and query.text.strip():
+        await interaction.response.defer(ephemeral=True, thinking=True)  # TMDB may be slow
+        add = await services.pages.suggest(query.text)  # TMDB knows the year
     if not query.candidates and add is None:
-        await interaction.response.send_message(not_found_text(query.text, covers), ephemeral=True)
+        await _answer(interaction, not_found_text(query.text, covers))
         return
     view = DidYouMeanView(
         interaction.user.id, query.candidates, on_pick, origin=interaction, add=add
     )
-    await interaction.response.send_message(
-        which_one_text(query.text, query.candidates, covers, add), view=view, ephemeral=True
-    )
+    await _answer(interaction, which_one_text(query.text, query.candidates, covers, add), view)
+
+
+async def _answer(interaction: Interaction, text: str, view: discord.ui.View | None = None) -> None:
+    """Reply privately, or fill in the deferred reply."""
+    if interaction.response.is_done():
+        await interaction.edit_original_response(content=text, view=view)
+    else:
+        await interaction.response.send_message(
+            text, ephemeral=True, **({"view": view} if view else {})
+        )
 
 
 def addable(text: str) -> str | None:

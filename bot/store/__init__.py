@@ -32,7 +32,6 @@ _MEMBER_TABLES = (
     ("onboarding_sessions", "user_id"),
     ("poll_votes", "user_id"),
     ("polls", "creator_id"),
-    ("unmatched_ratings", "user_id"),
 )
 
 

@@ -1,10 +1,10 @@
 """Move a database from one movie-id space to another (ML-100K ids to today's MovieLens ids).
 
-One transaction: ratings of matched movies move to their new ids (when two old movies map to
-one new movie, the member's latest rating wins), ratings of unmatched movies are kept aside
-in `unmatched_ratings` with their title, skips are mapped (unmatched ones dropped), card
-walks are reset, open polls are closed, and the database is bound to the new dataset. Run it
-with the bot stopped.
+One transaction: ratings and skips of matched movies move to their new ids (when two old
+movies map to one new movie, the member's latest rating wins); every rated or skipped movie
+without a match becomes a club movie with its old title and genres, and its ratings move
+there, so nothing is lost. Card walks are reset, open polls are closed, and the database is
+bound to the new dataset. Run it with the bot stopped.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bot.store import Store
+from bot.store.schema import CLUB_MOVIE_IDS
 
 
 @dataclass(frozen=True)
@@ -24,53 +25,53 @@ class Remapped:
 
     ratings_moved: int
     ratings_merged: int  # two old movies, one new movie: the older rating gave way
-    ratings_kept_aside: int
-    skips_dropped: int
+    club_movies_made: int  # unmatched movies that became club movies
+    ratings_to_club_movies: int
     polls_closed: int
+    club_movie_ids: tuple[int, ...] = ()
 
 
 async def remap_movies(
     store: Store,
     mapping: Mapping[int, int],
-    titles: Mapping[int, str],
-    from_dataset: str,
+    movies: Mapping[int, tuple[str, str]],
     to_dataset: str,
 ) -> Remapped:
-    """Rewrite every movie id through `mapping` in one transaction (see the module doc)."""
+    """Rewrite every movie id through `mapping`; unmatched ones become club movies with the
+    (title, "A|B" genres) that `movies` gives for their old id (see the module doc)."""
 
     async def op(conn: aiosqlite.Connection, now: float) -> tuple[Remapped, int]:
-        rows = list(
+        ratings = list(
             await conn.execute_fetchall(
                 "SELECT user_id, movie_id, stars, source, created_at, updated_at FROM ratings"
             )
         )
+        skips = list(await conn.execute_fetchall("SELECT user_id, movie_id, created_at FROM skips"))
+        club = await _club_movies_for(conn, {int(r[1]) for r in ratings + skips}, mapping)
+        target = {**mapping, **club}
+        for old, new in club.items():
+            title, genres = movies.get(old, (f"Movie {old}", ""))
+            await conn.execute(
+                "INSERT INTO club_movies (movie_id, title, genres, added_by, created_at) "
+                "VALUES (?, ?, ?, NULL, ?)",
+                (new, title, genres, now),
+            )
         moved: dict[tuple[int, int], tuple] = {}
-        aside, merged = [], 0
-        for user, movie, stars, source, created, updated in rows:
-            new = mapping.get(int(movie))
-            if new is None:
-                title = titles.get(int(movie), f"movie {movie}")
-                aside.append((user, from_dataset, movie, title, stars, source, created, updated))
-                continue
-            key = (int(user), int(new))
+        merged = 0
+        for user, movie, stars, source, created, updated in ratings:
+            key = (int(user), target[int(movie)])
             if key in moved:
                 merged += 1
                 if moved[key][5] >= updated:
                     continue
-            moved[key] = (user, new, stars, source, created, updated)
+            moved[key] = (user, key[1], stars, source, created, updated)
         await conn.execute("DELETE FROM ratings")
         await conn.executemany(
             "INSERT INTO ratings (user_id, movie_id, stars, source, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             list(moved.values()),
         )
-        await conn.executemany(
-            "INSERT OR REPLACE INTO unmatched_ratings (user_id, from_dataset, old_movie_id, "
-            "title, stars, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            aside,
-        )
-        skips = list(await conn.execute_fetchall("SELECT user_id, movie_id, created_at FROM skips"))
-        kept = {(u, mapping[m]): c for u, m, c in skips if m in mapping}
+        kept = {(u, target[m]): c for u, m, c in skips}
         await conn.execute("DELETE FROM skips")
         await conn.executemany(
             "INSERT INTO skips (user_id, movie_id, created_at) VALUES (?, ?, ?)",
@@ -81,19 +82,34 @@ async def remap_movies(
             "UPDATE polls SET closed_at = ? WHERE closed_at IS NULL", (now,)
         )
         await conn.execute("UPDATE meta SET value = ? WHERE key = 'dataset'", (to_dataset,))
+        club_ids = set(club.values())
+        to_club = sum(1 for _, m, *_ in moved.values() if m in club_ids)
         result = Remapped(
-            len(moved), merged, len(aside), len(skips) - len(kept), max(cursor.rowcount, 0)
+            len(moved) - to_club,
+            merged,
+            len(club),
+            to_club,
+            max(cursor.rowcount, 0),
+            tuple(sorted(club_ids)),
         )
-        return result, len(rows) + len(moved)  # every old row changed: the next fit sees all
+        return result, len(ratings) + len(moved)  # every old row changed: the next fit sees all
 
     return await store.db.submit(op)
 
 
+async def _club_movies_for(
+    conn: aiosqlite.Connection, used: set[int], mapping: Mapping[int, int]
+) -> dict[int, int]:
+    """Old id -> new club movie id for every used movie without a match."""
+    rows = list(await conn.execute_fetchall("SELECT max(movie_id) FROM club_movies"))
+    next_id = max(CLUB_MOVIE_IDS, int(rows[0][0] or 0) + 1)
+    return {old: next_id + k for k, old in enumerate(sorted(used - set(mapping)))}
+
+
 async def _reset_card_walks(conn: aiosqlite.Connection) -> None:
     """Keep onboarding progress counts; drop the movie ids in card sessions (old numbering)."""
-    for user, text in list(
-        await conn.execute_fetchall("SELECT user_id, data FROM onboarding_sessions")
-    ):
+    rows = await conn.execute_fetchall("SELECT user_id, data FROM onboarding_sessions")
+    for user, text in list(rows):
         data = json.loads(text)
         sessions = data.get("sessions") or ({data["mode"]: data} if "mode" in data else {})
         onboarding = sessions.get("o")

@@ -118,24 +118,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX poll_votes_user ON poll_votes (user_id)",
     ),
-    # 5: ratings kept aside when a database moved to another id space and their movie had
-    # no match there (nothing is lost; they can be matched again later).
-    (
-        f"""
-        CREATE TABLE unmatched_ratings (
-            user_id      INTEGER NOT NULL,
-            from_dataset TEXT    NOT NULL,
-            old_movie_id INTEGER NOT NULL,
-            title        TEXT    NOT NULL,
-            stars        REAL    NOT NULL CHECK ({_STARS_CHECK}),
-            source       TEXT    NOT NULL,
-            created_at   REAL    NOT NULL,
-            updated_at   REAL    NOT NULL,
-            PRIMARY KEY (user_id, from_dataset, old_movie_id)
-        ) WITHOUT ROWID
-        """,
-    ),
-    # 6: club movies: films a club added because MovieLens lacks them, ids of their own.
+    # 5: club movies: films a club added because MovieLens lacks them, ids of their own.
     (
         f"""
         CREATE TABLE club_movies (

@@ -1,4 +1,5 @@
-"""Moving a club from ML-100K ids to today's MovieLens ids: every rating kept, none misplaced."""
+"""Moving a club from ML-100K ids to today's MovieLens ids: every rating kept, none misplaced;
+movies without a match become club movies."""
 
 from __future__ import annotations
 
@@ -78,10 +79,8 @@ async def test_migration_moves_matches_keeps_the_rest_and_the_bot_starts(tmp_pat
     assert done.returncode == 0, done.stderr
     report = done.stdout
     assert "Moved from ml-100k to ml-latest-small movie ids." in report
-    assert (
-        "Ratings moved: 3 (0 merged" in report
-        and "kept aside (no match; nothing deleted): 1" in report
-    )
+    assert "Ratings moved: 3 (0 merged" in report
+    assert "Movies without a match became club movies: 1 (1 ratings; nothing deleted)" in report
     assert "Filler Movie 0 (1960): 1" in report and "Open polls closed: 1." in report
     assert not (tmp_path / "data" / "models" / "ml-100k.npz").exists()  # old ids, old vectors
 
@@ -90,10 +89,11 @@ async def test_migration_moves_matches_keeps_the_rest_and_the_bot_starts(tmp_pat
         assert await store.ratings.get_rating(ALICE, TOY_STORY) == 5.0
         assert await store.ratings.get_rating(ALICE, SHAWSHANK) == 4.5
         assert await store.ratings.get_rating(BOB, TOY_STORY) == 3.0
-        assert await store.ratings.count_user_ratings(ALICE) == 2
+        assert await store.ratings.count_user_ratings(ALICE) == 3
         assert await store.skips.skipped(BOB) == {SHAWSHANK}
-        aside = await store.db.read("SELECT title, stars FROM unmatched_ratings")
-        assert [tuple(r) for r in aside] == [("Filler Movie 0 (1960)", 2.0)]
+        (club,) = await store.club_movies.all()
+        assert club.title == "Filler Movie 0 (1960)" and club.added_by is None
+        assert await store.ratings.get_rating(ALICE, club.movie_id) == 2.0
         assert (await store.polls.open_polls()) == []
         services = Services.build(settings, store, CountingRunner())
         await services.start(periodic=False)
@@ -105,8 +105,8 @@ async def test_migration_moves_matches_keeps_the_rest_and_the_bot_starts(tmp_pat
                 "rated": 3,
                 "recent": [],
             }
+            assert club.movie_id in services.models.model.items  # a real item of the model
             assert await services.ratings.forget(ALICE) > 0
-            assert await store.db.read("SELECT * FROM unmatched_ratings") == []
         finally:
             await services.close()
     again = migrate(tmp_path, ml_dir)

@@ -141,3 +141,31 @@ async def test_a_club_movie_takes_its_genres_from_tmdb_and_shows_its_poster(
     assert fields["Genres"] == "Drama"  # TMDB's History has no MovieLens name
     assert embed["thumbnail"]["url"].endswith("/8Gxv8gSFCU0XGDykEGv7zR1n2ua.jpg")
     assert fields["Runtime"] == "181 min"
+
+
+async def test_a_title_without_its_year_is_offered_with_tmdbs_year(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setitem(
+        fake_tmdb.MOVIES,
+        666277,
+        fake_tmdb._movie(
+            666277,
+            "Past Lives",
+            "2023-06-02",
+            imdb_id="tt13238346",
+            poster_path="/k3waqVXSnvCZWfJYNtdamTgTtTA.jpg",
+            runtime=106,
+            genres=[(18, "Drama"), (53, "Thriller")],
+            overview="Nora and Hae Sung, two childhood friends, are reunited.",
+        ),
+    )
+    user = harness.new_member()
+    ask = await harness.run("rate", user, movie="past lives", stars=4.5)
+    assert "Add it to the club's movies" in ask.content
+    assert [b.label for b in ask.buttons][-1] == "Add “Past Lives (2023)” to the club"
+    done = await (await harness.click(ask, "Add “Past Lives (2023)” to the club", user)).final()
+    assert done is not None and done.content.startswith("Rated **Past Lives (2023)**: ★★★★½")
+    page = await harness.run("movie", user, movie="past lives")
+    fields = {f["name"]: f["value"] for f in page.embeds[0]["fields"]}
+    assert fields["Genres"] == "Drama, Thriller"
