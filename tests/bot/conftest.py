@@ -7,6 +7,7 @@ import csv
 import itertools
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -173,6 +174,26 @@ async def harness(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Har
         emu.add_guild(GUILD, "Movie Club", owner_id=ADMIN)
         emu.add_member(GUILD, ADMIN, "admin", permissions=MANAGE_GUILD)
         settings = e2e_settings(root, api_base=emu.api_base, gateway_url=emu.gateway_url)
+        async with running_bot(settings) as bot:
+            await emu.wait_until_connected(timeout=60)
+            await emu.wait_commands_registered(guild_id=GUILD, timeout=60)
+            yield Harness(emu, bot, settings)
+
+
+@asynccontextmanager
+async def modern_harness(root: Path, **over: Any) -> AsyncIterator[Harness]:
+    """The bot on a tiny ml-latest-small of recent films (see `write_modern_latest_small`)."""
+    write_modern_latest_small(root / "movielens" / "ml-latest-small")
+    async with DiscordEmulator() as emu:
+        emu.add_guild(GUILD, "Movie Club", owner_id=ADMIN)
+        emu.add_member(GUILD, ADMIN, "admin", permissions=MANAGE_GUILD)
+        settings = e2e_settings(
+            root,
+            dataset="ml-latest-small",
+            api_base=emu.api_base,
+            gateway_url=emu.gateway_url,
+            **over,
+        )
         async with running_bot(settings) as bot:
             await emu.wait_until_connected(timeout=60)
             await emu.wait_commands_registered(guild_id=GUILD, timeout=60)

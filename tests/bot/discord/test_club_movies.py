@@ -8,35 +8,16 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from bot.app import running_bot
-from bot.emulator import DiscordEmulator
 from bot.store.schema import CLUB_MOVIE_IDS
-from tests.bot.conftest import (
-    ADMIN,
-    GUILD,
-    MANAGE_GUILD,
-    Harness,
-    e2e_settings,
-    write_modern_latest_small,
-)
+from tests.bot.conftest import ADMIN, GUILD, Harness, modern_harness
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def harness(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Harness]:
-    root = tmp_path_factory.mktemp("club")
-    write_modern_latest_small(root / "movielens" / "ml-latest-small")
-    async with DiscordEmulator() as emu:
-        emu.add_guild(GUILD, "Movie Club", owner_id=ADMIN)
-        emu.add_member(GUILD, ADMIN, "admin", permissions=MANAGE_GUILD)
-        settings = e2e_settings(
-            root, dataset="ml-latest-small", api_base=emu.api_base, gateway_url=emu.gateway_url
-        )
-        async with running_bot(settings) as bot:
-            await emu.wait_until_connected(timeout=60)
-            await emu.wait_commands_registered(guild_id=GUILD, timeout=60)
-            yield Harness(emu, bot, settings)
+    async with modern_harness(tmp_path_factory.mktemp("club")) as h:
+        yield h
 
 
 async def add_and_rate(harness: Harness, user: int, typed: str, stars: float) -> str:

@@ -8,16 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from bot.app import running_bot
-from bot.emulator import DiscordEmulator
-from tests.bot.conftest import (
-    ADMIN,
-    GUILD,
-    MANAGE_GUILD,
-    Harness,
-    e2e_settings,
-    write_modern_latest_small,
-)
+from tests.bot.conftest import Harness, modern_harness
 from tests.bot.tmdb import fake_tmdb
 from tests.bot.tmdb.fake_tmdb import API_KEY, FakeTmdb
 
@@ -38,23 +29,24 @@ async def harness(
 ) -> AsyncIterator[Harness]:
     """The bot on an ml-latest-small lookalike, with a TMDB key pointing at the fake server."""
     root = tmp_path_factory.mktemp("pages")
-    write_modern_latest_small(root / "movielens" / "ml-latest-small")
-    async with DiscordEmulator() as emu:
-        emu.add_guild(GUILD, "Movie Club", owner_id=ADMIN)
-        emu.add_member(GUILD, ADMIN, "admin", permissions=MANAGE_GUILD)
-        settings = e2e_settings(
-            root,
-            dataset="ml-latest-small",
-            api_base=emu.api_base,
-            gateway_url=emu.gateway_url,
-            tmdb_api_key=API_KEY,
-            tmdb_api_base=tmdb.base_url,
-            tmdb_region="DE",
-        )
-        async with running_bot(settings) as bot:
-            await emu.wait_until_connected(timeout=60)
-            await emu.wait_commands_registered(guild_id=GUILD, timeout=60)
-            yield Harness(emu, bot, settings)
+    over = {"tmdb_api_key": API_KEY, "tmdb_api_base": tmdb.base_url, "tmdb_region": "DE"}
+    async with modern_harness(root, **over) as h:
+        yield h
+
+
+def on_tmdb(monkeypatch: pytest.MonkeyPatch, tmdb_id: int, title: str, released: str) -> None:
+    """Put one more film on the fake TMDB for this test (Drama/History/Thriller, a poster)."""
+    movie = fake_tmdb._movie(
+        tmdb_id,
+        title,
+        released,
+        imdb_id=None,
+        poster_path=f"/poster-{tmdb_id}.jpg",
+        runtime=120,
+        genres=[(18, "Drama"), (36, "History"), (53, "Thriller")],
+        overview=f"The story of {title}.",
+    )
+    monkeypatch.setitem(fake_tmdb.MOVIES, tmdb_id, movie)
 
 
 async def test_the_matrix_is_found_and_shows_its_poster_overview_and_trailer(
@@ -116,20 +108,7 @@ async def test_status_and_unknown_titles_say_what_the_catalog_covers(harness: Ha
 async def test_a_club_movie_takes_its_genres_from_tmdb_and_shows_its_poster(
     harness: Harness, tmdb: FakeTmdb, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setitem(
-        fake_tmdb.MOVIES,
-        872585,
-        fake_tmdb._movie(
-            872585,
-            "Oppenheimer",
-            "2023-07-19",
-            imdb_id="tt15398776",
-            poster_path="/8Gxv8gSFCU0XGDykEGv7zR1n2ua.jpg",
-            runtime=181,
-            genres=[(18, "Drama"), (36, "History")],
-            overview="The story of J. Robert Oppenheimer.",
-        ),
-    )
+    on_tmdb(monkeypatch, 872585, "Oppenheimer", "2023-07-19")
     user = harness.new_member()
     ask = await harness.run("rate", user, movie="Oppenheimer 2023", stars=5.0)
     label = next(b.label for b in ask.buttons if b.label.startswith("Add “"))
@@ -138,28 +117,15 @@ async def test_a_club_movie_takes_its_genres_from_tmdb_and_shows_its_poster(
     page = await harness.run("movie", user, movie="oppenheimer")
     (embed,) = page.embeds
     fields = {f["name"]: f["value"] for f in embed["fields"]}
-    assert fields["Genres"] == "Drama"  # TMDB's History has no MovieLens name
-    assert embed["thumbnail"]["url"].endswith("/8Gxv8gSFCU0XGDykEGv7zR1n2ua.jpg")
-    assert fields["Runtime"] == "181 min"
+    assert fields["Genres"] == "Drama, Thriller"  # TMDB's History has no MovieLens name
+    assert embed["thumbnail"]["url"].endswith("/poster-872585.jpg")
+    assert fields["Runtime"] == "120 min"
 
 
 async def test_a_title_without_its_year_is_offered_with_tmdbs_year(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setitem(
-        fake_tmdb.MOVIES,
-        666277,
-        fake_tmdb._movie(
-            666277,
-            "Past Lives",
-            "2023-06-02",
-            imdb_id="tt13238346",
-            poster_path="/k3waqVXSnvCZWfJYNtdamTgTtTA.jpg",
-            runtime=106,
-            genres=[(18, "Drama"), (53, "Thriller")],
-            overview="Nora and Hae Sung, two childhood friends, are reunited.",
-        ),
-    )
+    on_tmdb(monkeypatch, 666277, "Past Lives", "2023-06-02")
     user = harness.new_member()
     ask = await harness.run("rate", user, movie="past lives", stars=4.5)
     assert "Add it to the club's movies" in ask.content
