@@ -135,7 +135,7 @@ def which_one_text(
         return f"Which movie did you mean by “{shown}”?"
     head = f"I don't know a movie called “{shown}” (I know {covers})."
     if add is None:
-        return f"{head} The closest titles:"
+        return f"{head} Type it with its year to add it to the club's movies. The closest titles:"
     if not candidates:
         return f"{head} Add it to the club's movies?"
     return f"{head} Add it to the club's movies, or pick one of the closest titles:"

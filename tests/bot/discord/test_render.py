@@ -96,5 +96,5 @@ def test_did_you_mean_is_honest_when_nothing_is_close():
     assert which_one_text("inceptoin", typo, covers) == "Which movie did you mean by “inceptoin”?"
     assert which_one_text("oppenheimer", junk, covers) == (
         "I don't know a movie called “oppenheimer” (I know 9,742 movies up to 2018). "
-        "The closest titles:"
+        "Type it with its year to add it to the club's movies. The closest titles:"
     )
