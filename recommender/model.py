@@ -574,6 +574,11 @@ class ALSModel:
 
     similar = similar_items
 
+    def item_similarities(self, movie_id: int, others: np.ndarray | list[int]) -> np.ndarray:
+        """The `similar_items` score between one movie and each of `others` (no support floor)."""
+        row = self.items.index(movie_id)
+        return self._unit_items[self.items.numbers(others)] @ self._unit_items[row]
+
     def _group_states(self, users: list[int], strategy: GroupStrategy) -> list[_UserState]:
         """Each distinct member's state, after checking the strategy and that there are members."""
         if strategy not in GROUP_STRATEGIES:
