@@ -32,7 +32,7 @@ from bot.core.refit import (
 )
 from bot.settings import Settings
 from bot.store.backend import StoreBackend
-from bot.store.schema import CLUB_MOVIE_IDS
+from bot.store.schema import CLUB_MOVIE_IDS, RatingArrays
 from recommender.data import Catalog
 from recommender.datasets import id_space, load_dataset, rating_counts
 from recommender.model import ALSModel
@@ -64,12 +64,14 @@ class ModelServer:
         self.ml: MovieLens | None = None
         self.titles: TitleIndex | None = None
         self._catalog: Catalog | None = None
+        self._dataset_counts: np.ndarray | None = None  # ratings per dataset movie (title ties)
         self._club: frozenset[int] = frozenset()
         self._model: ALSModel | None = None
         self.generation = 0  # fitted models served so far (fold-ins do not count)
         self._seq = 0
         self._fit_seq = 0
         self._dirty: dict[int, int] = {}  # member id -> seq of its last change
+        self._club_dirty: dict[int, int] = {}  # club movie id -> seq of its last rating change
         self._forgotten: dict[int, int] = {}
         self._refit_task: asyncio.Task[bool] | None = None
         self._loop_task: asyncio.Task[None] | None = None
@@ -91,11 +93,6 @@ class ModelServer:
         return self._model
 
     @property
-    def ready(self) -> bool:
-        """Whether a model is serving."""
-        return self._model is not None
-
-    @property
     def catalog(self) -> Catalog:
         """The dataset's movies plus the club's own (after start)."""
         if self._catalog is None:
@@ -112,11 +109,12 @@ class ModelServer:
         if self.ml is None:
             raise RuntimeError("model server not started")
         club = await self.store.club_movies.all()
-        base = self.ml.catalog
-        catalog = base.with_movies(
+        catalog = self.ml.catalog.with_movies(
             [c.movie_id for c in club], [c.title for c in club], [list(c.genres) for c in club]
         )
-        counts = np.concatenate([rating_counts(self.ml), np.zeros(len(club), np.int64)])
+        if self._dataset_counts is None:  # once: a bincount over every MovieLens rating
+            self._dataset_counts = rating_counts(self.ml)
+        counts = np.concatenate([self._dataset_counts, np.zeros(len(club), np.int64)])
         self.titles = await asyncio.to_thread(TitleIndex, catalog, counts)
         self._catalog, self._club = catalog, frozenset(c.movie_id for c in club)
 
@@ -179,15 +177,25 @@ class ModelServer:
                     await task
 
     async def _sync_members(self, model: ALSModel) -> ALSModel:
-        """Make a freshly loaded model agree with the store: club movies, then members."""
-        model = await self._club_items(model)
-        users, _, _ = await self.store.ratings.all_ratings()
-        current = {int(u) for u in np.unique(users)}
+        """Make a freshly loaded model agree with the store: club movies (which the folds
+        need), members, then the club movies again now that all their raters are in."""
+        ratings = await self.store.ratings.all_ratings()
+        model = self._solve_club(_without_removed(model, self._club), ratings)
+        current = {int(u) for u in np.unique(ratings.users)}
         for member in MemberKeys.members_in(model.users.ids):
             if member not in current:
                 model = model.without_user(MemberKeys.key(member))
         for member in current:
             model, _ = await self._fold(model, member)
+        return self._solve_club(model, ratings)
+
+    def _solve_club(self, model: ALSModel, ratings: RatingArrays) -> ALSModel:
+        """`model` with every club movie solved from these ratings (the snapshot may predate
+        their latest ones)."""
+        users, movies, stars = ratings
+        for movie in sorted(self._club):
+            rated = movies == movie
+            model = _with_item(model, movie, users[rated].tolist(), stars[rated].tolist())
         return model
 
     def drop_missing_club_items(self) -> None:
@@ -195,10 +203,13 @@ class ModelServer:
         if self._model is not None:
             self._model = _without_removed(self._model, self._club)
 
-    async def _club_items(self, model: ALSModel) -> ALSModel:
-        """`model` with each club movie solved from its ratings, and removed ones dropped."""
+    async def _new_club_items(self, model: ALSModel, start_seq: int) -> ALSModel:
+        """A freshly fitted `model` with the club movies added or rated while it was fitted
+        solved again (the fit solved the rest), and those removed meanwhile dropped."""
         model = _without_removed(model, self._club)
-        for movie in sorted(self._club):
+        fitted = set(model.items.ids.tolist())
+        stale = [m for m in self._club if m not in fitted or self._club_dirty.get(m, 0) > start_seq]
+        for movie in sorted(stale):
             model = _with_item(model, movie, *(await self.store.ratings.movie_ratings(movie)))
         return model
 
@@ -239,6 +250,8 @@ class ModelServer:
         self._dirty[int(member)] = self._seq
         ids, stars = await self._member_ratings(int(member))
         club = movie_id is not None and movie_id in self._club
+        if club:
+            self._club_dirty[int(movie_id)] = self._seq  # type: ignore[arg-type]
         raters = await self.store.ratings.movie_ratings(movie_id) if club else None
         if self._model is not None:  # no await between reading and replacing the model
             model = self._model
@@ -367,12 +380,13 @@ class ModelServer:
     async def _swap(self, model: ALSModel, start_seq: int) -> None:
         """Serve the new model after replaying every change made since its data was read.
 
-        Members are re-folded until none changed after their last fold; removals of members
-        forgotten meanwhile happen right before the swap, with no await in between.
+        Club movies changed meanwhile are solved again and members re-folded, in turns, until
+        no member changed after their last fold; removals of members forgotten meanwhile
+        happen right before the swap, with no await in between.
         """
-        model = await self._club_items(model)  # club movies added or rated during the fit
         folded: dict[int, int] = {}
-        while True:
+        while True:  # club movies first (folds need them), again once their raters are in
+            model = await self._new_club_items(model, start_seq)
             todo = [u for u, q in self._dirty.items() if q > start_seq and folded.get(u, -1) < q]
             if not todo:
                 break
@@ -390,6 +404,7 @@ class ModelServer:
         self._carried = 0
         self._dirty = {u: q for u, q in self._dirty.items() if q > start_seq}
         self._forgotten = {u: q for u, q in self._forgotten.items() if q > start_seq}
+        self._club_dirty = {m: q for m, q in self._club_dirty.items() if q > start_seq}
 
     def _schedule_next(self) -> None:
         delay = self.settings.refit_interval

@@ -47,7 +47,7 @@ class MoviePages:
     def __init__(self, settings: Settings, models: ModelServer) -> None:
         self._models = models
         self._client: TmdbClient | None = None
-        self._ids: dict[int, int | None] = {}  # movie id -> TMDB id (None: not on TMDB)
+        self._ids: dict[int, int] = {}  # movie id -> TMDB id, once found
         if settings.tmdb_api_key:
             config = TmdbConfig(
                 api_key=settings.tmdb_api_key,
@@ -97,8 +97,8 @@ class MoviePages:
 
     async def _tmdb_id(self, movie: Movie) -> int | None:
         """TMDB id from the dataset's links, else from the IMDb id, else by title and year."""
-        if movie.movie_id in self._ids:
-            return self._ids[movie.movie_id]
+        if movie.movie_id in self._ids:  # misses are not kept here: the client caches
+            return self._ids[movie.movie_id]  # TMDB's answers, and an outage must not stick
         assert self._client is not None
         catalog = self._models.catalog
         known = int(catalog.tmdb_ids[catalog.row(movie.movie_id)])
@@ -110,5 +110,6 @@ class MoviePages:
             title = _YEAR_SUFFIX.sub("", movie.display)
             hits = await self._client.search(title, movie.year)
             found = hits[0].tmdb_id if hits else None
-        self._ids[movie.movie_id] = found
+        if found is not None:
+            self._ids[movie.movie_id] = found
         return found

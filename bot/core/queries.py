@@ -93,11 +93,11 @@ class Queries:
         """What the catalog covers, for answers about unknown titles: "9,742 movies up to 2018,
         plus 3 this club added"."""
         catalog = self._models.ml.catalog if self._models.ml else self._models.catalog
-        years = catalog.years[catalog.years > 0]
-        until = f" up to {int(years.max())}" if len(years) else ""
+        movies, latest = catalog.coverage()
+        until = f" up to {latest}" if latest else ""
         club = len(self._models.club_movies)
         plus = f", plus {club:,} this club added" if club else ""
-        return f"{len(catalog.movie_ids):,} movies{until}{plus}"
+        return f"{movies:,} movies{until}{plus}"
 
     def search(self, query: str, limit: int = 25) -> list[TitleMatch]:
         """Fuzzy title search."""

@@ -122,7 +122,7 @@ def _club_id(movie_id: int) -> int:
 
 
 def _title(title: str) -> str:
-    """A club movie title: stripped, 1..200 characters, ending in a year."""
+    """A club movie title: spaces collapsed, 1..200 characters (the service adds the year)."""
     name = " ".join(str(title).split())
     if not 1 <= len(name) <= 200:
         raise ValueError("a title needs 1 to 200 characters")

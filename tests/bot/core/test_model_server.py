@@ -362,3 +362,25 @@ async def test_a_database_stays_bound_to_its_dataset(tmp_path, ml100k_dir, store
     with pytest.raises(DatasetMismatch, match="holds ratings of ml-100k movies"):
         await other.start(periodic=False)
     assert await store.ratings.get_rating(ALICE, 1) == 5  # nothing was touched
+
+
+async def test_club_movies_added_or_rated_during_a_refit_are_served_after_the_swap(
+    engine: Services,
+):
+    runner = engine.models.runner
+    assert isinstance(runner, CountingRunner)
+    early = await engine.clubs.add("Aftersun 2022", ALICE)  # in the fit, still unrated
+    runner.gate = asyncio.Event()
+    runner.started.clear()
+    task = engine.models.refit()
+    await runner.started.wait()
+    await engine.ratings.rate(ALICE, early.movie_id, 5)
+    await engine.ratings.rate(BOB, early.movie_id, 4)
+    late = await engine.clubs.add("Past Lives 2023", BOB)  # not in the fit at all
+    await engine.ratings.rate(BOB, late.movie_id, 4.5)
+    runner.gate.set()
+    assert await task
+    model = engine.models.model
+    for movie, raters in ((early.movie_id, 2), (late.movie_id, 1)):
+        assert model.item_counts[model.items.index(movie)] == raters
+    assert set(model.rated_items(MemberKeys.key(BOB)).tolist()) == {early.movie_id, late.movie_id}

@@ -77,10 +77,9 @@ async def test_inception_has_no_tmdb_id_in_links_and_is_found_by_imdb_id(
     harness: Harness, tmdb: FakeTmdb
 ):
     user = harness.new_member()
-    before = tmdb.total
     page = await harness.run("movie", user, movie="inception")
     assert page.embeds[0]["title"] == "Inception (2010)"
-    assert tmdb.total > before  # it asked TMDB (find by IMDb id), and answered either way
+    assert tmdb.count("/find/tt1375666") == 1  # no tmdbId in links.csv: found by IMDb id
 
 
 async def test_a_tmdb_outage_leaves_links_and_never_an_error(harness: Harness, tmdb: FakeTmdb):
@@ -135,3 +134,20 @@ async def test_a_title_without_its_year_is_offered_with_tmdbs_year(
     page = await harness.run("movie", user, movie="past lives")
     fields = {f["name"]: f["value"] for f in page.embeds[0]["fields"]}
     assert fields["Genres"] == "Drama, Thriller"
+
+
+async def test_a_lookup_during_an_outage_is_tried_again_once_tmdb_is_back(
+    harness: Harness, tmdb: FakeTmdb, monkeypatch: pytest.MonkeyPatch
+):
+    on_tmdb(monkeypatch, 965150, "Aftersun", "2022-10-21")
+    user = harness.new_member()
+    tmdb.fail("unavailable", path="/search/movie")  # the club movie is found by search only
+    try:
+        ask = await harness.run("rate", user, movie="Aftersun 2022", stars=4.0)
+        await (await harness.click(ask, "Add “Aftersun (2022)” to the club", user)).final()
+        during = await harness.run("movie", user, movie="aftersun", timeout=30)
+    finally:
+        tmdb.heal()
+    assert "thumbnail" not in during.embeds[0]
+    after = await harness.run("movie", user, movie="aftersun")
+    assert after.embeds[0]["thumbnail"]["url"].endswith("/poster-965150.jpg")
