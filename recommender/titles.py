@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from rapidfuzz import fuzz, process, utils
+from rapidfuzz.distance import OSA
 
 from recommender.data import Catalog
 
@@ -27,6 +28,7 @@ _ROMAN = {"ii": "2", "iii": "3", "iv": "4"}
 PREFILTER = 400  # names scored with the full fuzzy scorer after the trigram prefilter
 FULL_NAME_RATIO = 80  # a confident match spells out a whole name, typos aside
 _AKA = re.compile(r"^(?:a\.k\.a\.|aka)\s+", re.I)
+WORD_MATCH = 0.75  # a word matches with one typo in four letters ("alein" ~ "alien")
 
 
 def normalize(text: str) -> str:
@@ -198,6 +200,28 @@ class TitleIndex:
         else:
             matches = self.search(query, min(limit, 25))
         return [(_label(m.title), m.movie_id) for m in matches]
+
+
+def names_every_word(query: str, title: str) -> bool:
+    """Whether every word of the query is a word of one of the title's names, typos aside:
+    "shawshank" names The Shawshank Redemption; "how are you" does not name While You Were
+    Sleeping, however high the fuzzy search scores it."""
+    words = normalize(_split_year(query[:MAX_QUERY])[0]).split()
+    if not words:
+        return False
+    for name in title_variants(title):
+        known = name.split()
+        if all(any(OSA.normalized_similarity(w, k) >= WORD_MATCH for k in known) for w in words):
+            return True
+    return False
+
+
+def names_a_movie(query: str, found: Resolution) -> bool:
+    """Whether free text without stars is a movie title: a confident match, or a best candidate
+    that has every word of it (a typo or part of a title, not a fuzzy echo of chatter)."""
+    if found.movie is not None:
+        return True
+    return bool(found.candidates) and names_every_word(query, found.candidates[0].title)
 
 
 def _label(title: str) -> str:

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from recommender.data import Catalog, Movie, natural_title
-from recommender.titles import TitleIndex, normalize, title_variants
+from recommender.titles import (
+    TitleIndex,
+    names_a_movie,
+    names_every_word,
+    normalize,
+    title_variants,
+)
 from tests.conftest import FIXTURE_TITLES
 
 
@@ -200,3 +206,58 @@ def test_real_latest_small_search_and_resolve(real_latest_small):
     assert index.resolve("inception").movie.title == "Inception (2010)"
     assert index.resolve("the city of lost children").movie.movie_id == 29
     assert index.resolve("the").movie is None
+
+
+@pytest.mark.parametrize(
+    ("query", "title", "named"),
+    [
+        ("shawshank", "Shawshank Redemption, The (1994)", True),
+        ("the shawshank redemption", "Shawshank Redemption, The (1994)", True),
+        ("alein", "Alien (1979)", True),  # one typo
+        ("pulp fictoin", "Pulp Fiction (1994)", True),
+        ("se7en", "Seven (Se7en) (1995)", True),  # an alias
+        ("usual suspects 1995", "Usual Suspects, The (1995)", True),
+        ("how are you", "While You Were Sleeping (1995)", False),
+        ("thank you", "That Thing You Do! (1996)", False),
+        ("nice", "Venice/Venice (1992)", False),
+        ("the matrix", "E.T. the Extra-Terrestrial (1982)", False),
+        ("did anyone see dune", "Dune (1984)", False),
+        ("", "Alien (1979)", False),
+    ],
+)
+def test_names_every_word(query: str, title: str, named: bool):
+    assert names_every_word(query, title) is named
+
+
+CHATTER = [
+    "who's coming to movie night",
+    "that movie was so good",
+    "did anyone see dune",
+    "is movie night still on friday",
+    "which one was your favorite",
+    "i fell asleep halfway",
+    "the ending was wild",
+    "popcorn's ready",
+    "thanks bro, that was a great pick",
+    "lol that's so true",
+    "can't wait for friday",
+    "who picked this one",
+    "my popcorn is gone",
+]
+TYPED_TITLES = [
+    "shawshank", "star wars", "pulp fictoin", "the usual suspects", "alein", "8 1/2",
+    "when harry met sally", "godfather", "cool runnings", "twelve monkeys", "toy story",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("dataset", ["real_ml100k", "real_latest_small"])
+def test_real_catalogs_tell_chatter_from_titles(request: pytest.FixtureRequest, dataset: str):
+    """However high fuzzy search scores server chatter, it never names a movie; typed titles,
+    fragments and typos still do."""
+    from recommender.datasets import title_index
+
+    index = title_index(request.getfixturevalue(dataset))
+    for text in CHATTER:
+        assert not names_a_movie(text, index.resolve(text)), text
+    for text in TYPED_TITLES:
+        assert names_a_movie(text, index.resolve(text)), text

@@ -1,4 +1,5 @@
-"""Talking to the bot: mention it (or DM it) to rate, get picks, or find similar movies.
+"""Talking to the bot: mention it (or DM it) to rate, get picks, or find similar movies; small
+talk gets a short friendly answer, never a guessed title.
 
 Works without the privileged message-content intent: Discord includes the content of
 messages that mention the bot and of direct messages.
@@ -11,26 +12,45 @@ import logging
 import discord
 from discord.ext import commands
 
-from bot.core.chat_parse import ChatRequest, parse
+from bot.core.chat_parse import ChatRequest, Talk, parse
 from bot.discord.cards import rate_more_view
 from bot.discord.client import MovieBot
+from bot.discord.cogs.ratings import forget_question, unrate_and_say
 from bot.discord.interaction import Interaction
 from bot.discord.movie_option import addable, which_one_text
 from bot.discord.render import picks_embed, similar_embed, stars_text
 from bot.discord.text import plural
 from bot.discord.views import DidYouMeanView, OwnedView
 from recommender.data import Movie
+from recommender.titles import Resolution, names_a_movie
 
 log = logging.getLogger(__name__)
 
+RATE_HINT = "• `se7en 4.5` or `I'd give the shawshank redemption 5 stars` to rate"
 HELP = (
-    "I'm the movie club bot. Mention me with things like:\n"
-    "• `se7en 4.5` or `I'd give the shawshank redemption 5 stars` to rate\n"
-    "• `recommend me something`\n"
-    "• `something like alien`\n"
-    "• `what did I rate`\n"
+    "I'm the movie club bot. Mention me (or DM me) with things like:\n"
+    f"{RATE_HINT}\n"
+    "• `recommend me something` or `something like alien`\n"
+    "• `what did I rate`, `unrate alien` or `forget me`\n"
     "Or use the slash commands: `/rate`, `/recommend`, `/similar`, `/onboard`, `/movienight`."
 )
+EXAMPLES = "Try `se7en 4.5` to rate a movie, `something like alien` or `recommend me something`."
+STAR_RANGE = "Stars go from ½ to 5"
+OPENERS: dict[Talk, str] = {
+    "greeting": "Hi {name}! 👋",
+    "thanks": "You're welcome! 🍿",
+    "bye": "See you at the next movie night! 👋",
+    "how": "Doing great, thanks for asking! 🎬",
+    "who": "I'm the movie club bot: I learn your taste from your ratings and pick movies for you.",
+    "ping": "I'm here! 👋",
+    "laugh": "😄",
+    "praise": "Thank you, that's kind! 😊",
+    "scold": "Sorry about that, I'm still learning.",
+    "sorry": "No worries!",
+    "ack": "👍",
+    "emoji": "🍿",
+    "chatter": "I'm not sure what you mean.",
+}
 
 
 class StarsView(OwnedView):
@@ -119,19 +139,53 @@ class Chat(commands.Cog):
             await self._my_ratings(message)
         elif request.intent == "rate":
             await self._rate(message, request)
+        elif request.intent == "unrate":
+            await self._with_title(message, request.title, self._unrate)
+        elif request.intent == "forget":
+            await self._forget(message)
+        elif request.intent == "smalltalk":
+            await self._small_talk(message, request.talk or "chatter")
+        elif request.out_of_range is not None:
+            await message.reply(f"{STAR_RANGE} (not {request.out_of_range:g}).\n{HELP}")
         else:
             await message.reply(HELP)
 
-    async def _privately(self, message: discord.Message, **reply: object) -> None:
-        """Personal answers (picks citing the user's ratings) go by DM when asked in a server."""
+    async def _small_talk(self, message: discord.Message, talk: Talk) -> None:
+        """A short friendly answer with a few things to try, in place of a guessed title."""
+        name = discord.utils.escape_markdown(message.author.display_name)
+        await message.reply(f"{OPENERS[talk].format(name=name)} {EXAMPLES}")
+
+    async def _privately(
+        self,
+        message: discord.Message,
+        sent: str = "I sent your picks to you in a direct message.",
+        failed: str = "I couldn't DM you; use `/recommend` to see your picks privately.",
+        **reply: object,
+    ) -> None:
+        """Personal answers (picks citing the user's ratings, their data) go by DM when asked in
+        a server: `sent` says so in the channel, `failed` when the member's DMs are closed."""
         if message.guild is None:
             await message.reply(**reply)  # type: ignore[arg-type]
             return
         try:
             await message.author.send(**reply)  # type: ignore[arg-type]
-            await message.reply("I sent your picks to you in a direct message.")
+            await message.reply(sent)
         except discord.HTTPException:
-            await message.reply("I couldn't DM you; use `/recommend` to see your picks privately.")
+            await message.reply(failed)
+
+    async def _forget(self, message: discord.Message) -> None:
+        """The /forgetme confirmation, in private; nothing is deleted until it is confirmed."""
+        text, view = await forget_question(self.ratings, self.queries, message.author.id)
+        await self._privately(
+            message,
+            "I sent you a direct message to confirm.",
+            "I couldn't DM you; use `/forgetme` to do it privately.",
+            content=text,
+            view=view,
+        )
+
+    async def _unrate(self, message: discord.Message, movie: Movie) -> None:
+        await message.reply(await unrate_and_say(self.ratings, message.author.id, movie))
 
     async def _similar(self, message: discord.Message, movie: Movie) -> None:
         await message.reply(embed=similar_embed(movie, self.queries.similar(movie.movie_id, 8)))
@@ -145,18 +199,27 @@ class Chat(commands.Cog):
         lines = [f"{stars_text(r.stars)} · {self.queries.movie(r.movie_id).display}" for r in rows]
         more = f"\n…and {total - len(rows)} more: `/myratings`" if total > len(rows) else ""
         text = f"Your latest ratings ({total} in all):\n" + "\n".join(lines) + more
-        if message.guild is None:
-            await message.reply(text)
-            return
-        try:
-            await message.author.send(text)
-            await message.reply("I sent your ratings to you in a direct message.")
-        except discord.HTTPException:
-            await message.reply("I couldn't DM you; use `/myratings` to see them privately.")
+        await self._privately(
+            message,
+            "I sent your ratings to you in a direct message.",
+            "I couldn't DM you; use `/myratings` to see them privately.",
+            content=text,
+        )
 
     async def _rate(self, message: discord.Message, request: ChatRequest) -> None:
         query = request.title
         stars = request.stars
+        found = None
+        if not request.sure:
+            # a bare phrase ("thanks for the recs") is a title only if one clearly matches it;
+            # "Title (Year)" may be a film to add
+            found = self.queries.resolve(query)
+            if addable(query) is None and not names_a_movie(query, found):
+                await self._small_talk(message, request.talk or "chatter")
+                return
+        ask = "How many stars for"
+        if request.out_of_range is not None:
+            ask = f"{STAR_RANGE} (not {request.out_of_range:g}). How many stars for"
         if request.bare_number and stars is not None:
             # "toy story 2": a sequel's title, or Toy Story at 2 stars? ask if both exist
             whole = self.queries.resolve(f"{query} {stars:g}").movie
@@ -168,7 +231,7 @@ class Chat(commands.Cog):
         async def rate(msg: discord.Message, movie: Movie) -> None:
             if stars is None:
                 view = StarsView(msg.author.id, movie)
-                await msg.reply(f"How many stars for **{movie.display}**?", view=view)
+                await msg.reply(f"{ask} **{movie.display}**?", view=view)
                 return
             result = await self.ratings.rate(msg.author.id, movie.movie_id, stars, "chat")
             text = f"Rated **{movie.display}**: {stars_text(stars)}"
@@ -176,11 +239,14 @@ class Chat(commands.Cog):
                 text += f" (was {result.previous:g})"
             await msg.reply(text + f". You've rated {plural(result.rated_count, 'movie')}.")
 
-        await self._with_title(message, query, rate)
+        await self._with_title(message, query, rate, found)
 
-    async def _with_title(self, message: discord.Message, text: str, then) -> None:
+    async def _with_title(
+        self, message: discord.Message, text: str, then, found: Resolution | None = None
+    ) -> None:
         """Continue with the movie the text names, or ask which one with buttons."""
-        found = self.queries.resolve(text)
+        if found is None:
+            found = self.queries.resolve(text)
         if found.movie is not None:
             await then(message, self.queries.movie(found.movie.movie_id))
             return
@@ -189,7 +255,7 @@ class Chat(commands.Cog):
         if not found.candidates and add is None:
             shown = discord.utils.escape_markdown(text[:80])
             await message.reply(
-                f"I don't know a movie called “{shown}” (I know {covers}). {HELP.splitlines()[1]}"
+                f"I don't know a movie called “{shown}” (I know {covers}). {RATE_HINT}"
             )
             return
 

@@ -8,6 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.core.queries import Queries
+from bot.core.ratings import RatingsService
 from bot.discord.cards import start_cards
 from bot.discord.checks import per_user, raw_option
 from bot.discord.client import MovieBot
@@ -106,12 +108,7 @@ class Ratings(commands.Cog):
         """
 
         async def remove(inter: Interaction, film: Movie) -> None:
-            removed = await self.ratings.unrate(inter.user.id, film.movie_id)
-            text = (
-                f"Removed your rating of **{film.display}**."
-                if removed
-                else f"You hadn't rated **{film.display}**."
-            )
+            text = await unrate_and_say(self.ratings, inter.user.id, film)
             await inter.response.send_message(text, ephemeral=True)
 
         await with_movie(interaction, movie, remove)
@@ -150,22 +147,37 @@ class Ratings(commands.Cog):
     @app_commands.checks.cooldown(3, 60.0, key=per_user)
     async def forgetme(self, interaction: Interaction) -> None:
         """Delete everything the bot knows about you: ratings, skips, votes."""
+        text, view = await forget_question(self.ratings, self.queries, interaction.user.id)
+        await interaction.response.send_message(text, view=view, ephemeral=True)
 
-        async def confirmed(inter: Interaction) -> None:
-            deleted = await self.ratings.forget(inter.user.id)
-            log.info("forgot a user on request (%d rows)", deleted)
-            await inter.response.edit_message(
-                content=f"Done. I deleted everything about you ({deleted} records).", view=None
-            )
 
-        count = await self.queries.rating_count(interaction.user.id)
-        view = ConfirmView(interaction.user.id, confirmed, confirm_label="Delete everything")
-        await interaction.response.send_message(
-            f"This deletes all {count} of your ratings and everything else I store about you. "
-            "It cannot be undone. Are you sure?",
-            view=view,
-            ephemeral=True,
+async def unrate_and_say(ratings: RatingsService, member: int, film: Movie) -> str:
+    """Remove a member's rating of one movie (/unrate and chat) and say what happened."""
+    if await ratings.unrate(member, film.movie_id):
+        return f"Removed your rating of **{film.display}**."
+    return f"You hadn't rated **{film.display}**."
+
+
+async def forget_question(
+    ratings: RatingsService, queries: Queries, member: int
+) -> tuple[str, ConfirmView]:
+    """The "are you sure?" of /forgetme (and of "forget me" in chat) with its buttons; nothing
+    is deleted until the member presses "Delete everything"."""
+
+    async def confirmed(inter: Interaction) -> None:
+        deleted = await ratings.forget(inter.user.id)
+        log.info("forgot a user on request (%d rows)", deleted)
+        await inter.response.edit_message(
+            content=f"Done. I deleted everything about you ({deleted} records).", view=None
         )
+
+    count = await queries.rating_count(member)
+    view = ConfirmView(member, confirmed, confirm_label="Delete everything")
+    text = (
+        f"This deletes all {count} of your ratings and everything else I store about you. "
+        "It cannot be undone. Are you sure?"
+    )
+    return text, view
 
 
 async def setup(bot: MovieBot) -> None:

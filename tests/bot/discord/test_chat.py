@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from bot.core.club_movies import AlreadyKnown
 from bot.discord.text import NOT_YOURS
 from bot.emulator import Message
 from tests.bot.conftest import Harness
@@ -211,21 +212,131 @@ async def test_guild_message_without_mention_is_ignored(harness: Harness):
     assert await harness.store.ratings.get_rating(user, SE7EN) is None
 
 
+async def club_movie(h: Harness, typed: str) -> int:
+    """Add a film the fixture lacks as a club movie (once per module); returns its id."""
+    try:
+        return (await h.bot.services.clubs.add(typed, h.new_member())).movie_id
+    except AlreadyKnown as known:
+        return known.movie.movie_id
+
+
 @pytest.mark.parametrize(
-    "text",
+    ("text", "opener"),
     [
-        "hi",
-        "🍿🎬",
-        "!!! ???",
-        "hello there how are you doing today my good friend bot",
-        "the quick brown fox jumps over the lazy dog twice",
-        "",
+        ("thanks", "You're welcome!"),
+        ("good morning", "Hi smalltalker!"),
+        ("how are you?", "Doing great"),
+        ("lol", "😄"),
+        ("hi", "Hi smalltalker!"),
+        ("", "Hi smalltalker!"),
+        ("🍿🎬", "🍿"),
+        ("hello there how are you doing today my good friend bot", "Doing great"),
+        ("who's coming to movie night?", "I'm not sure what you mean."),
+        ("the quick brown fox jumps over the lazy dog twice", "I'm not sure what you mean."),
     ],
 )
-async def test_not_understood_gets_help(harness: Harness, text: str):
+async def test_small_talk_gets_a_short_friendly_answer(harness: Harness, text: str, opener: str):
+    # films named like small talk exist, and still are not what these messages mean
+    for film in ("Good Morning (1971)", "To Wong Foo, Thanks for Everything! Julie Newmar (1995)"):
+        await club_movie(harness, film)
+    await club_movie(harness, "LOL (2012)")
+    user = harness.new_member("smalltalker")
+    reply = await say(harness, user, text)
+    assert reply.content.startswith(opener)
+    assert all(f"`{e}`" in reply.content for e in ("se7en 4.5", "something like alien"))
+    assert len(reply.content) < 200
+    assert not reply.buttons and not reply.selects
+    assert "stars for" not in reply.content and "Which movie" not in reply.content
+    assert await harness.store.ratings.count_user_ratings(user) == 0
+
+
+async def test_greeting_with_stars_rates_the_film(harness: Harness):
+    good_morning = await club_movie(harness, "Good Morning (1971)")
+    user = harness.new_member("earlybird")
+    reply = await say(harness, user, "good morning 4")
+    assert reply.content.startswith("Rated **Good Morning (1971)**: ★★★★ 4")
+    assert await harness.store.ratings.get_rating(user, good_morning) == 4.0
+
+
+@pytest.mark.parametrize("text", ["help", "what's new?", "what can you do"])
+async def test_help_lists_what_chat_understands(harness: Harness, text: str):
     reply = await say(harness, harness.new_member(), text)
-    assert HELP_HINT in reply.content
-    assert "/onboard" in reply.content and len(reply.content) < 600
+    assert reply.content.startswith("I'm the movie club bot.")
+    for phrase in ("se7en 4.5", "recommend me something", "unrate alien", "forget me", "/onboard"):
+        assert phrase in reply.content
+    assert len(reply.content) < 600 and not reply.buttons
+
+
+async def test_unrate_by_chat(harness: Harness):
+    user = harness.new_member("unrater")
+    store = harness.store
+    await say(harness, user, "alien 4")
+    await say(harness, user, "heat 3")
+    reply = await say(harness, user, "unrate alien")
+    assert reply.content == "Removed your rating of **Alien (1979)**."
+    assert await store.ratings.get_rating(user, ALIEN) is None
+    assert await store.ratings.get_rating(user, HEAT) == 3.0
+    again = await say(harness, user, "remove my rating of alien")
+    assert again.content == "You hadn't rated **Alien (1979)**."
+    # an ambiguous title is asked about first; only the picked film loses its rating
+    await harness.bot.services.ratings.rate(user, HAMLET_48, 2.0, "chat")
+    await harness.bot.services.ratings.rate(user, HAMLET_96, 5.0, "chat")
+    sent = await harness.emu.send_message(
+        harness.channel, user, "remove hamlet from my ratings", mention_bot=True
+    )
+    (ask,) = await replies(harness, sent)
+    assert "Which movie did you mean by “hamlet”?" in ask.content
+    assert await store.ratings.get_rating(user, HAMLET_48) == 2.0
+    await (await harness.click(ask, "Hamlet (1948)", user)).final()
+    _, done = await replies(harness, sent, 2)
+    assert done.content == "Removed your rating of **Hamlet (1948)**."
+    assert await store.ratings.get_rating(user, HAMLET_48) is None
+    assert await store.ratings.get_rating(user, HAMLET_96) == 5.0
+
+
+async def test_forget_me_by_chat_asks_privately_first(harness: Harness):
+    user, other = harness.new_member("forgetful"), harness.new_member("bystander")
+    store = harness.store
+    for text in ("se7en 4", "jaws 3", "babe 5"):
+        await say(harness, user, text)
+    pointer = await say(harness, user, "forget me")
+    assert pointer.content == "I sent you a direct message to confirm."
+    assert not pointer.buttons
+    ask = await harness.emu.next_dm(user)  # the same question as /forgetme, in private
+    slash = await harness.run("forgetme", user)
+    assert ask.content == slash.content and "all 3 of your ratings" in ask.content
+    assert [b.label for b in ask.buttons] == ["Delete everything", "Cancel"]
+    assert await store.ratings.count_user_ratings(user) == 3  # nothing deleted yet
+    cancelled = await (await harness.click(ask, "Cancel", user)).final()
+    assert cancelled is not None and "Nothing was changed" in cancelled.content
+    assert await store.ratings.count_user_ratings(user) == 3
+    # in a DM the question comes right back; confirming deletes everything
+    ask = await dm(harness, user, "please delete all my data")
+    assert ask.content == slash.content
+    denied = await (await harness.click(ask, "Delete everything", other)).response()
+    assert denied.content == NOT_YOURS
+    assert await store.ratings.count_user_ratings(user) == 3
+    done = await (await harness.click(ask, "Delete everything", user)).final()
+    assert done is not None and done.content.startswith("Done. I deleted everything about you")
+    assert done.buttons == []
+    assert await store.ratings.count_user_ratings(user) == 0
+    assert not harness.bot.services.models.model.has_user(-user)
+
+
+async def test_out_of_range_stars_say_why_and_ask(harness: Harness):
+    user = harness.new_member("generous")
+    ask = await say(harness, user, "se7en 6 stars")
+    assert ask.content == (
+        "Stars go from ½ to 5 (not 6). How many stars for **Seven (Se7en) (1995)**?"
+    )
+    assert await harness.store.ratings.get_rating(user, SE7EN) is None
+    done = await (await harness.click(ask, "★★★★★", user)).final()
+    assert done is not None and done.content.startswith("Rated **Seven (Se7en) (1995)**: ★★★★★")
+    assert await harness.store.ratings.get_rating(user, SE7EN) == 5.0
+    zero = await say(harness, user, "jaws 0 stars")
+    assert zero.content.startswith("Stars go from ½ to 5 (not 0).")
+    bare = await say(harness, user, "10 stars")
+    assert bare.content.startswith("Stars go from ½ to 5 (not 10).") and "se7en 4.5" in bare.content
 
 
 @pytest.mark.parametrize("text", ["asdkjh qwe zxc", "zzzzqqqq 4", "x" * 1900])
