@@ -15,8 +15,8 @@ from discord.ext import commands
 from bot.core.chat_parse import ChatRequest, Talk, parse
 from bot.discord.cards import rate_more_view
 from bot.discord.client import MovieBot
-from bot.discord.cogs.ratings import forget_question, unrate_and_say
 from bot.discord.interaction import Interaction
+from bot.discord.member_data import forget_question, unrate_and_say
 from bot.discord.movie_option import addable, which_one_text
 from bot.discord.render import picks_embed, similar_embed, stars_text
 from bot.discord.text import plural

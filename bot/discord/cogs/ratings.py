@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import logging
-
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.queries import Queries
-from bot.core.ratings import RatingsService
 from bot.discord.cards import start_cards
 from bot.discord.checks import per_user, raw_option
 from bot.discord.client import MovieBot
 from bot.discord.interaction import Interaction
+from bot.discord.member_data import forget_question, unrate_and_say
 from bot.discord.movie_option import MovieArg, MovieQuery, with_movie
 from bot.discord.render import COLOR, stars_text
 from bot.discord.text import plural
-from bot.discord.views import ConfirmView, OwnedView, Paginator
+from bot.discord.views import OwnedView, Paginator
 from recommender.data import Movie
-
-log = logging.getLogger(__name__)
 
 STAR_CHOICES = [
     app_commands.Choice(name=f"{stars_text(v / 2)}", value=v / 2) for v in range(10, 0, -1)
@@ -149,35 +144,6 @@ class Ratings(commands.Cog):
         """Delete everything the bot knows about you: ratings, skips, votes."""
         text, view = await forget_question(self.ratings, self.queries, interaction.user.id)
         await interaction.response.send_message(text, view=view, ephemeral=True)
-
-
-async def unrate_and_say(ratings: RatingsService, member: int, film: Movie) -> str:
-    """Remove a member's rating of one movie (/unrate and chat) and say what happened."""
-    if await ratings.unrate(member, film.movie_id):
-        return f"Removed your rating of **{film.display}**."
-    return f"You hadn't rated **{film.display}**."
-
-
-async def forget_question(
-    ratings: RatingsService, queries: Queries, member: int
-) -> tuple[str, ConfirmView]:
-    """The "are you sure?" of /forgetme (and of "forget me" in chat) with its buttons; nothing
-    is deleted until the member presses "Delete everything"."""
-
-    async def confirmed(inter: Interaction) -> None:
-        deleted = await ratings.forget(inter.user.id)
-        log.info("forgot a user on request (%d rows)", deleted)
-        await inter.response.edit_message(
-            content=f"Done. I deleted everything about you ({deleted} records).", view=None
-        )
-
-    count = await queries.rating_count(member)
-    view = ConfirmView(member, confirmed, confirm_label="Delete everything")
-    text = (
-        f"This deletes all {count} of your ratings and everything else I store about you. "
-        "It cannot be undone. Are you sure?"
-    )
-    return text, view
 
 
 async def setup(bot: MovieBot) -> None:
