@@ -60,7 +60,9 @@ _UNRATE = re.compile(
     r"(?:of|for|on|from))\s+(?P<title>.+?)"
     rf"(?:\s+{_POLITE})?$|"
     r"^(?:please\s+|pls\s+)?(?:remove|delete|drop|take|erase)\s+(?P<title2>.+?)\s+"
-    rf"(?:from|off|out\s+of)\s+my\s+(?:ratings|list|rated\s+movies)(?:\s+{_POLITE})?$"
+    rf"(?:from|off|out\s+of)\s+my\s+(?:ratings|list|rated\s+movies)(?:\s+{_POLITE})?$|"
+    r"^(?:please\s+|pls\s+)?(?:un-?rate|(?:remove|delete|undo|clear)\s+(?:my\s+|a\s+)?rating)"
+    rf"(?:\s+{_POLITE})?$"  # no title: the bot asks which
 )
 _FORGET = re.compile(
     r"^(?:please\s+|pls\s+)?(?:"
@@ -289,9 +291,7 @@ def parse(text: str) -> ChatRequest:
         return _wordless(text or "")
     m = _UNRATE.search(lower)
     if m:
-        title = (m.group("title") or m.group("title2") or "").strip(" ?!.\"'")
-        if title:
-            return ChatRequest("unrate", title)
+        return ChatRequest("unrate", (m.group("title") or m.group("title2") or "").strip(" ?!.\"'"))
     if _FORGET.search(re.sub(r"[^\w\s']", " ", lower).strip()):
         return ChatRequest("forget")
     m = _SIMILAR.search(lower)

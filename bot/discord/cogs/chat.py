@@ -36,6 +36,8 @@ HELP = (
 )
 EXAMPLES = "Try `se7en 4.5` to rate a movie, `something like alien` or `recommend me something`."
 STAR_RANGE = "Stars go from ½ to 5"
+RATED_HINT = "`what did I rate` lists your ratings."
+UNRATE_WHICH = "Which rating should I remove? Say `unrate alien`, or use `/unrate`."
 OPENERS: dict[Talk, str] = {
     "greeting": "Hi {name}! 👋",
     "thanks": "You're welcome! 🍿",
@@ -139,8 +141,12 @@ class Chat(commands.Cog):
             await self._my_ratings(message)
         elif request.intent == "rate":
             await self._rate(message, request)
+        elif request.intent == "unrate" and not request.title:
+            await message.reply(UNRATE_WHICH)
         elif request.intent == "unrate":
-            await self._with_title(message, request.title, self._unrate)
+            await self._with_title(
+                message, request.title, self._unrate, offer_add=False, hint=RATED_HINT
+            )
         elif request.intent == "forget":
             await self._forget(message)
         elif request.intent == "smalltalk":
@@ -242,21 +248,26 @@ class Chat(commands.Cog):
         await self._with_title(message, query, rate, found)
 
     async def _with_title(
-        self, message: discord.Message, text: str, then, found: Resolution | None = None
+        self,
+        message: discord.Message,
+        text: str,
+        then,
+        found: Resolution | None = None,
+        offer_add: bool = True,
+        hint: str = RATE_HINT,
     ) -> None:
-        """Continue with the movie the text names, or ask which one with buttons."""
+        """Continue with the movie the text names, or ask which one with buttons (with one to
+        add a "Title (Year)" the catalog lacks, when `offer_add`); `hint` follows "not found"."""
         if found is None:
             found = self.queries.resolve(text)
         if found.movie is not None:
             await then(message, self.queries.movie(found.movie.movie_id))
             return
         covers = self.queries.catalog_summary()
-        add = addable(text)
+        add = addable(text) if offer_add else None
         if not found.candidates and add is None:
             shown = discord.utils.escape_markdown(text[:80])
-            await message.reply(
-                f"I don't know a movie called “{shown}” (I know {covers}). {RATE_HINT}"
-            )
+            await message.reply(f"I don't know a movie called “{shown}” (I know {covers}). {hint}")
             return
 
         async def picked(interaction: Interaction, movie: Movie) -> None:

@@ -302,6 +302,8 @@ def test_help(text: str):
         ("remove hamlet from my ratings", "hamlet"),
         ("<@100000000000000001> un-rate jaws", "jaws"),
         ("take back my rating of se7en", "se7en"),
+        ("unrate", ""),  # the bot asks which
+        ("remove my rating", ""),
     ],
 )
 def test_unrate(text: str, title: str):

@@ -278,6 +278,11 @@ async def test_unrate_by_chat(harness: Harness):
     assert await store.ratings.get_rating(user, HEAT) == 3.0
     again = await say(harness, user, "remove my rating of alien")
     assert again.content == "You hadn't rated **Alien (1979)**."
+    which = await say(harness, user, "unrate")
+    assert which.content.startswith("Which rating should I remove?") and not which.buttons
+    unknown = await say(harness, user, "unrate oppenheimer (2023)")  # nothing to add here
+    assert unknown.content.startswith("I don't know a movie called “oppenheimer (2023)”")
+    assert "`what did I rate`" in unknown.content and not unknown.buttons
     # an ambiguous title is asked about first; only the picked film loses its rating
     await harness.bot.services.ratings.rate(user, HAMLET_48, 2.0, "chat")
     await harness.bot.services.ratings.rate(user, HAMLET_96, 5.0, "chat")
