@@ -1,141 +1,640 @@
 """Offline mode: the bundled emulator plus a console, through exactly the bot's Discord code path.
 
-Type `/rate movie:se7en stars:5`, `/recommend`, `/similar movie:alien`, plain text to chat
-with the bot, `click <label or number>` / `select <number> <value>` for the last message's
-components, `as <name>` to switch user, `help`, `quit`.
+Everything the bot shows a console member appears as it happens: replies, direct messages,
+follow-ups that come later (a finished /refit) and edits. `help` lists the commands.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import codecs
+import os
 import re
 import shlex
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TextIO
 
 from bot.app import emulator_settings, running_bot
-from bot.emulator import DiscordEmulator, Message, render_message
+from bot.emulator import DiscordEmulator, FeedItem, Interaction, Message, render_message
+from bot.emulator.messages import Button, Select
+from bot.emulator.options import (
+    BOOLEAN,
+    CHANNEL,
+    GROUP,
+    INTEGER,
+    MENTIONABLE,
+    NUMBER,
+    ROLE,
+    STRING,
+    SUBCOMMAND,
+    USER,
+)
+from bot.emulator.state import CHANNEL_DM, FLAG_LOADING
 from bot.settings import Settings
-
-log = logging.getLogger(__name__)
 
 GUILD_ID = 900_000_000_000_000_001
 ADMINISTRATOR = 8
+MANAGE_GUILD = 1 << 5
 USERS = {
     "you": 500_000_000_000_000_001,
     "sam": 500_000_000_000_000_002,
     "alex": 500_000_000_000_000_003,
 }
-_OPTION = re.compile(r"(\w+):")
+PROMPT = "> "
+ANSWER_TIMEOUT = 60.0
+Command = Mapping[str, Any]
 
 
-def parse_command(line: str) -> tuple[str, dict[str, str]]:
-    """ "/rate movie:se7en stars:5" -> ("rate", {"movie": "se7en", "stars": "5"})."""
-    body = line.strip().lstrip("/")
-    head, _, rest = body.partition(" ")
+class CommandLineError(ValueError):
+    """A console line that no Discord client would turn into that action; says what would."""
+
+
+# --- parsing helpers ---------------------------------------------------------------------------
+
+
+def find_command(commands: Sequence[Command], name: str) -> Command | None:
+    """The slash command called `name` (the first one: guild commands come before global)."""
+    return next((c for c in commands if c["name"] == name and c.get("type", 1) == 1), None)
+
+
+def parse_command(line: str, commands: Sequence[Command]) -> tuple[str, dict[str, str]]:
+    """ "/rate movie:Star Trek: First Contact stars:4" -> ("rate", {"movie": ..., "stars": "4"}).
+
+    Only that command's (or subcommand's) option names start an option, so a value may contain
+    "word:"; "quotes" protect even an option name. Text before the first option fills the first
+    required option, as Discord's client does. Subcommands come back as "clubmovie rename".
+    """
+    head, _, rest = line.strip().removeprefix("/").partition(" ")
+    command = find_command(commands, head)
+    if command is None:
+        names = ", ".join(f"/{c['name']}" for c in commands)
+        raise CommandLineError(f"no command /{head}; the bot has {names}")
+    path = [head]
+    definitions = list(command.get("options") or [])
+    while any(o["type"] in (SUBCOMMAND, GROUP) for o in definitions):
+        subs = {o["name"]: o for o in definitions if o["type"] in (SUBCOMMAND, GROUP)}
+        part, _, rest = rest.strip().partition(" ")
+        if part not in subs:
+            raise CommandLineError(f"/{' '.join(path)} needs one of: {', '.join(subs)}")
+        path.append(part)
+        definitions = list(subs[part].get("options") or [])
+    return " ".join(path), split_options(rest, definitions, "/" + " ".join(path))
+
+
+def split_options(text: str, definitions: Sequence[Command], where: str) -> dict[str, str]:
+    """ "movie:alien count:3" -> {"movie": "alien", "count": "3"} for these option definitions."""
+    names = [d["name"] for d in definitions]
+    if not names:
+        if text.strip():
+            raise CommandLineError(f"{where} takes no options")
+        return {}
+    longest_first = sorted(names, key=len, reverse=True)
+    mark = re.compile(r"(?<!\S)(" + "|".join(map(re.escape, longest_first)) + r"):")
+    quoted = [m.span() for m in re.finditer(r'"[^"]*"', text)]
+    marks = [m for m in mark.finditer(text) if not any(a < m.start() < b for a, b in quoted)]
     options: dict[str, str] = {}
-    marks = list(_OPTION.finditer(rest))
-    for k, mark in enumerate(marks):
-        end = marks[k + 1].start() if k + 1 < len(marks) else len(rest)
-        options[mark.group(1)] = rest[mark.end() : end].strip().strip('"')
-    return head, options
+    for k, found in enumerate(marks):
+        end = marks[k + 1].start() if k + 1 < len(marks) else len(text)
+        if found.group(1) in options:
+            raise CommandLineError(f"{where}: option {found.group(1)} given twice")
+        options[found.group(1)] = _unquote(text[found.end() : end])
+    lead = _unquote(text[: marks[0].start()] if marks else text)
+    if lead:
+        required = [d["name"] for d in definitions if d.get("required")]
+        free = [n for n in required or names if n not in options]
+        if not free:
+            raise CommandLineError(f"{where}: where does “{lead}” go? options: {', '.join(names)}")
+        options[free[0]] = lead
+    return options
+
+
+def _unquote(value: str) -> str:
+    """Trim spaces and one pair of surrounding double quotes."""
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    return value
+
+
+def option_definitions(commands: Sequence[Command], name: str) -> dict[str, Command]:
+    """The options of a command path like "clubmovie rename", by name."""
+    top, *path = name.split()
+    command = find_command(commands, top) or {}
+    definitions = list(command.get("options") or [])
+    for part in path:
+        sub = next((o for o in definitions if o["name"] == part), {})
+        definitions = list(sub.get("options") or [])
+    return {d["name"]: d for d in definitions}
+
+
+def _fold(text: str) -> str:
+    """Case- and apostrophe-insensitive form for matching labels and names."""
+    return " ".join(text.replace("’", "'").casefold().split())
+
+
+def _plain(value: Any) -> str:
+    """A choice value as typed: 4.0 as 4."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def pick_button(buttons: Sequence[Button], text: str) -> Button:
+    """The button a `click` names: its label (any case, with or without emoji) or its number."""
+    wanted = _fold(text.strip().strip("[]"))
+    for button in buttons:
+        if _fold(button.label or "") == wanted:
+            return button
+    for button in buttons:
+        if button.label and wanted.endswith(" " + _fold(button.label)):
+            return button  # typed with its emoji in front, as rendered
+    if wanted.isdigit() and 0 < int(wanted) <= len(buttons):
+        return buttons[int(wanted) - 1]
+    listed = " ".join(f"{k}:[{b.label}]" for k, b in enumerate(buttons, 1))
+    raise CommandLineError(f"no button “{text}”; buttons: {listed or 'none'}")
+
+
+def pick_options(select: Select, text: str) -> list[str]:
+    """String-select values a `select` names: the whole text or each word, by label or value."""
+
+    def one(token: str) -> str | None:
+        folded = _fold(token)
+        for label, value in select.options:
+            if token == value or folded == _fold(label):
+                return value
+        for _label, value in select.options:
+            try:
+                if float(token) == float(value):
+                    return value
+            except ValueError:
+                continue
+        if token.isdigit() and 0 < int(token) <= len(select.options):
+            return select.options[int(token) - 1][1]
+        return None
+
+    whole = one(text.strip())
+    if whole is not None:
+        return [whole]
+    values = [one(token) for token in _words(text)]
+    if not values or None in values:
+        listed = ", ".join(f"{label} ({value})" for label, value in select.options)
+        raise CommandLineError(f"no option “{text}”; options: {listed}")
+    return [v for v in values if v is not None]
+
+
+def _words(text: str) -> list[str]:
+    """Words, honouring "quotes" when they balance (an apostrophe alone is just a letter)."""
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
+def describe_command(command: Command) -> list[str]:
+    """Help lines for one registered command: its usage (one line per subcommand), then what."""
+    needs = int(command.get("default_member_permissions") or 0)
+    who = " [needs Manage Server]" if needs & MANAGE_GUILD else (" [restricted]" if needs else "")
+    options = list(command.get("options") or [])
+    subs = [o for o in options if o["type"] in (SUBCOMMAND, GROUP)]
+    if not subs:
+        usage = " ".join([f"/{command['name']}", *map(_usage, options)])
+        return [f"  {usage}", f"      {command.get('description', '')}{who}"]
+    lines = []
+    for sub in subs:
+        head = f"/{command['name']} {sub['name']}"
+        usage = " ".join([head, *map(_usage, sub.get("options") or [])])
+        lines += [f"  {usage}", f"      {sub.get('description', '')}{who}"]
+    return lines
+
+
+def _usage(option: Command) -> str:
+    """ "stars:<5|4.5|…>" for a required option, "[count:<1-20>]" for an optional one."""
+    kind = option["type"]
+    if option.get("choices"):
+        shape = "|".join(_plain(c["value"]) for c in option["choices"])
+    elif kind in (INTEGER, NUMBER) and "min_value" in option and "max_value" in option:
+        shape = f"{_plain(option['min_value'])}-{_plain(option['max_value'])}"
+    else:
+        shape = {
+            STRING: "text",
+            INTEGER: "whole number",
+            NUMBER: "number",
+            BOOLEAN: "true|false",
+            USER: "member",
+            CHANNEL: "channel",
+            ROLE: "role",
+            MENTIONABLE: "member or role",
+        }.get(kind, "value")
+    text = f"{option['name']}:<{shape}>"
+    return text if option.get("required") else f"[{text}]"
+
+
+# --- the console -------------------------------------------------------------------------------
 
 
 class Console:
-    """Reads lines, drives the emulator as a user, prints what the bot answers."""
+    """Runs console lines as a member and writes everything the bot shows, as it arrives."""
 
-    def __init__(self, emu: DiscordEmulator, write: Callable[[str], None]) -> None:
+    def __init__(
+        self, emu: DiscordEmulator, write: Callable[[str], None], data: Sequence[str] = ()
+    ) -> None:
+        """Watch the bot's messages from now on; `data` says where offline data lives."""
         self.emu = emu
         self.write = write
+        self.data = list(data)
         self.user = USERS["you"]
-        self.last: Message | None = None
+        self.last: Message | None = None  # the latest shown message with buttons or menus
+        self.feed = emu.feed()
+        self._violations = len(emu.violations)
 
     @property
     def channel(self) -> int:
+        """The server's #general, where chat lines are posted."""
         return self.emu.state.guilds[GUILD_ID].text_channel_id
 
-    def show(self, message: Message | None) -> None:
-        if message is None:
-            self.write("(no reply)")
-            return
-        self.last = message
-        self.write(render_message(message.data))
+    @property
+    def commands(self) -> list[dict[str, Any]]:
+        """The slash commands a console member sees: the server's, then other global ones."""
+        found: dict[str, dict[str, Any]] = {}
+        for command in self.emu.commands(GUILD_ID) + self.emu.commands():
+            if command.get("type", 1) == 1:
+                found.setdefault(command["name"], command)
+        return list(found.values())
 
+    def name_of(self, user_id: int) -> str:
+        """A user's name."""
+        user = self.emu.state.users.get(user_id)
+        return user.name if user else str(user_id)
+
+    # --- output ----------------------------------------------------------------------------
+    def pump(self) -> None:
+        """Write every message change since the last call, and what Discord would reject."""
+        for item in self.feed.drain():
+            self._show(item)
+        problems = self.emu.violations[self._violations :]
+        self._violations += len(problems)
+        for problem in problems:
+            self.write(f"[emulator] Discord would reject: {problem}")
+
+    async def watch(self) -> None:
+        """Write messages as they arrive, also while the console waits for input."""
+        while True:
+            try:
+                await self.feed.wait()
+            except TimeoutError:
+                continue
+            self.pump()
+
+    def _show(self, item: FeedItem) -> None:
+        message = item.message
+        body = render_message(message.data) or "(empty message)"
+        if item.kind == "deleted":
+            body = body.splitlines()[0]
+        channel = self.emu.state.channels.get(message.channel_id)
+        if channel is not None and channel.type == CHANNEL_DM:
+            change = "" if item.kind == "new" else f", {item.kind}"
+            head = f"[DM to {self.name_of(channel.recipient_id or 0)}{change}]"
+            self.write(head + "\n" + "\n".join(f"  {line}" for line in body.splitlines()))
+        else:
+            self.write(body if item.kind == "new" else f"[{item.kind}] {body}")
+        if item.kind == "deleted":
+            if self.last is not None and self.last.id == message.id:
+                self.last = None
+        elif message.components or (self.last is not None and self.last.id == message.id):
+            self.last = message
+
+    # --- input -----------------------------------------------------------------------------
     async def handle(self, line: str) -> bool:
         """Run one console line; False means quit."""
         line = line.strip()
+        word, _, rest = line.partition(" ")
         if not line:
             return True
         if line in ("quit", "exit"):
             return False
         if line == "help":
-            self.write(__doc__ or "")
-        elif line.startswith("as "):
-            name = line[3:].strip()
-            if name not in USERS:
-                self.write(f"users: {', '.join(USERS)}")
-            else:
-                self.user = USERS[name]
-                self.write(f"you are now {name}")
+            self.write(self.help_text())
+        elif word == "as" and len(rest.split()) == 1:
+            self.user = self._member(rest)
+            self.write(f"you are now {self.name_of(self.user)}")
         elif line.startswith("/"):
-            name, options = parse_command(line)
-            inter = await self.emu.slash(name, options, user_id=self.user, guild_id=GUILD_ID)
-            self.show(await inter.final(timeout=60))
-            await self._more(inter)
-        elif line.startswith(("click ", "select ")):
-            await self._component(line)
+            await self._slash(line)
+        elif word in ("click", "select") and rest:
+            await self._component(word, rest)
         else:
-            await self.emu.send_message(self.channel, self.user, line, mention_bot=True)
-            self.show(await self.emu.next_message(self.channel, timeout=30))
-        for problem in self.emu.violations:
-            self.write(f"[emulator] Discord would reject: {problem}")
-        self.emu.violations.clear()
+            await self._chat(line)
+        self.pump()
         return True
 
-    async def _more(self, inter: object) -> None:
-        await asyncio.sleep(0.2)
-        for follow in getattr(inter, "followups", []):
-            self.show(follow)
+    async def _slash(self, line: str) -> None:
+        commands = self.commands
+        name, raw = parse_command(line, commands)
+        definitions = option_definitions(commands, name)
+        options = {key: self._typed(definitions[key], value) for key, value in raw.items()}
+        inter = await self.emu.slash(name, options, user_id=self.user, guild_id=GUILD_ID)
+        await self._answered(inter)
 
-    async def _component(self, line: str) -> None:
-        if self.last is None:
-            self.write("nothing to click yet")
+    async def _chat(self, line: str) -> None:
+        said = await self.emu.send_message(self.channel, self.user, line, mention_bot=True)
+        try:
+            await self.emu.reply_to(said, timeout=ANSWER_TIMEOUT)
+        except TimeoutError:
+            self.pump()
+            self.write("(no reply)")
+
+    async def _component(self, verb: str, rest: str) -> None:
+        data = self.emu.state.messages.get(self.last.id) if self.last is not None else None
+        if data is None:
+            self.write("no message with buttons or menus to use")
             return
-        words = shlex.split(line)
-        message = self.emu.message(self.last.id)
-        if words[0] == "click":
-            label = " ".join(words[1:])
-            buttons = message.buttons
-            chosen = next((b for b in buttons if b.label == label), None)
-            if chosen is None and label.isdigit() and 0 < int(label) <= len(buttons):
-                chosen = buttons[int(label) - 1]
-            if chosen is None:
-                self.write(f"buttons: {[b.label for b in buttons]}")
+        message = Message(data)
+        if verb == "click":
+            button = pick_button(message.buttons, rest)
+            if button.custom_id is None:
+                self.write(f"[{button.label}] is a link: Discord opens it in the browser")
                 return
-            inter = await self.emu.click(message, chosen.custom_id, user_id=self.user)
+            inter = await self.emu.click(message, button.custom_id, user_id=self.user)
         else:
             selects = message.selects
-            index = int(words[1]) - 1 if len(words) > 2 else 0
-            inter = await self.emu.select(
-                message, selects[index].custom_id, words[2:] or words[1:], user_id=self.user
-            )
-        await inter.response(timeout=30)
-        await asyncio.sleep(0.2)
-        self.show(self.emu.message(message.id) if inter.original is None else inter.original)
-        for follow in inter.followups:
-            self.show(follow)
+            if not selects:
+                raise CommandLineError("the last message has no menu; use click")
+            first, _, after = rest.partition(" ")
+            index = 0
+            if first.isdigit() and after.strip() and 0 < int(first) <= len(selects):
+                index, rest = int(first) - 1, after
+            select = selects[index]
+            if select.type == 3:
+                values: list[Any] = pick_options(select, rest)
+            else:
+                by_name = {5: self._member, 6: self._role, 8: self._channel}
+                pick = by_name.get(select.type, self._mentionable)
+                values = [pick(word) for word in _words(rest)]
+            inter = await self.emu.select(message, select.custom_id, values, user_id=self.user)
+        await self._answered(inter)
+
+    async def _answered(self, inter: Interaction) -> None:
+        """Wait until the bot answered an interaction (a deferral: until it is filled in)."""
+
+        def settled() -> bool:
+            reply = inter.reply
+            if reply is None:
+                return False
+            if reply.type == 5:
+                original = self.emu.state.messages.get(inter.original_id or 0)
+                return original is None or not original["flags"] & FLAG_LOADING
+            if reply.type == 6:
+                return inter.edits > 0 or bool(inter.followup_ids)
+            return True
+
+        try:
+            await self.emu.wait_until(settled, ANSWER_TIMEOUT, "the bot's answer")
+        except TimeoutError:
+            self.pump()
+            if inter.reply is None:
+                self.write("(no answer: Discord would say “The application did not respond”)")
+            else:
+                self.write("(the bot is still working on it)")
+            return
+        if inter.reply is not None and inter.reply.type == 9 and inter.modal is not None:
+            title = inter.modal.get("title", "")
+            self.write(f"(the bot opened a form “{title}”; the console cannot fill in forms)")
+
+    # --- values typed for users, flags, channels and roles ---------------------------------
+    def _typed(self, definition: Command, raw: str) -> Any:
+        """A typed option value as the Discord client would send it for that option."""
+        kind = definition["type"]
+        for choice in definition.get("choices") or []:
+            if _fold(str(choice["name"])) == _fold(raw):
+                return choice["value"]
+        if kind == BOOLEAN:
+            folded = raw.strip().lower()
+            if folded not in ("true", "false", "yes", "no", "on", "off", "1", "0"):
+                raise CommandLineError(f"{definition['name']}: say true or false, not “{raw}”")
+            return folded in ("true", "yes", "on", "1")
+        if kind == USER:
+            return self._member(raw)
+        if kind == MENTIONABLE:
+            return self._mentionable(raw)
+        if kind == ROLE:
+            return self._role(raw)
+        if kind == CHANNEL:
+            return self._channel(raw)
+        return raw
+
+    def _member(self, name: str) -> int:
+        """A member by console name (you, sam, alex), user name, @name or id."""
+        wanted = _fold(name.removeprefix("@"))
+        if wanted in USERS:
+            return USERS[wanted]
+        guild = self.emu.state.guilds[GUILD_ID]
+        for uid, member in guild.members.items():
+            if _fold(member.user.name) == wanted:
+                return uid
+        if wanted.isdigit() and int(wanted) in guild.members:
+            return int(wanted)
+        raise CommandLineError(f"no member “{name}”; members: {', '.join(USERS)}")
+
+    def _role(self, name: str) -> int:
+        """A role of the server by name or id."""
+        roles = self.emu.state.guilds[GUILD_ID].roles
+        for rid, role in roles.items():
+            if _fold(role.name) == _fold(name.removeprefix("@")) or str(rid) == name:
+                return rid
+        listed = ", ".join(r.name for r in roles.values())
+        raise CommandLineError(f"no role “{name}”; roles: {listed}")
+
+    def _mentionable(self, name: str) -> int:
+        """A member, else a role."""
+        try:
+            return self._member(name)
+        except CommandLineError:
+            return self._role(name)
+
+    def _channel(self, name: str) -> int:
+        """A channel of the server by name (#general) or id."""
+        channels = self.emu.state.guilds[GUILD_ID].channels
+        for cid, channel in channels.items():
+            if _fold(channel.name) == _fold(name.removeprefix("#")) or str(cid) == name:
+                return cid
+        listed = ", ".join(c.name for c in channels.values())
+        raise CommandLineError(f"no channel “{name}”; channels: {listed}")
+
+    # --- help ------------------------------------------------------------------------------
+    def help_text(self) -> str:
+        """Every registered command with its options, the console's own words, members, data."""
+        lines = ["Slash commands (options in [brackets] are optional):"]
+        for command in self.commands:
+            lines += describe_command(command)
+        guild = self.emu.state.guilds[GUILD_ID]
+        members = ", ".join(
+            name + (" (owner, administrator)" if uid == guild.owner_id else "")
+            for name, uid in USERS.items()
+        )
+        lines += [
+            "Movie options take free text: the bot resolves it or asks which movie you meant.",
+            "",
+            "Console:",
+            "  <any other text>         say it to the bot: se7en 4.5 · recommend me something",
+            "  click <label or number>  press a button on the latest message that has buttons",
+            "  select [n] <values>      choose in its n-th menu (options by label or number,",
+            "                           members by name: select 1 sam alex)",
+            "  as <member>              act as another member",
+            "  help · quit              Ctrl-D and Ctrl-C quit too",
+            "",
+            f"Members: {members}. You are {self.name_of(self.user)}.",
+            *self.data,
+        ]
+        return "\n".join(lines)
+
+
+# --- the terminal ------------------------------------------------------------------------------
+
+
+class Terminal:
+    """Stdin and stdout for the console: no blocking reader thread, so Ctrl-C quits at once,
+    and messages that arrive while you type appear above a fresh prompt."""
+
+    def __init__(self, stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
+        """Use the process's stdin and stdout unless given others."""
+        self._fd = (stdin or sys.stdin).fileno()
+        self._out = stdout or sys.stdout
+        self._tty_in = os.isatty(self._fd)
+        self._tty_out = self._out.isatty()
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._buffer = ""
+        self._eof = False
+        self._arrived = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.prompting = False
+
+    def open(self) -> None:
+        """Watch stdin from the running loop (a regular file is simply read when needed)."""
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_reader(self._fd, self._readable)
+        except (PermissionError, OSError, ValueError):
+            return
+        self._loop = loop
+
+    def close(self) -> None:
+        """Stop watching stdin."""
+        if self._loop is not None:
+            self._loop.remove_reader(self._fd)
+            self._loop = None
+
+    def _readable(self) -> None:
+        try:
+            chunk = os.read(self._fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:  # a closed terminal reads as end of input
+            chunk = b""
+        self._take(chunk)
+
+    def _take(self, chunk: bytes) -> None:
+        if chunk:
+            self._buffer += self._decoder.decode(chunk)
+        else:
+            self._buffer += self._decoder.decode(b"", final=True)
+            self._eof = True
+            self.close()
+        self._arrived.set()
+
+    async def read_line(self) -> str | None:
+        """The next line typed (None at end of input), after showing the prompt."""
+        self.prompting = True
+        self._out.write(PROMPT)
+        self._out.flush()
+        while "\n" not in self._buffer and not self._eof:
+            if self._loop is None:
+                self._take(os.read(self._fd, 65536))
+                continue
+            self._arrived.clear()
+            await self._arrived.wait()
+        if "\n" in self._buffer:
+            line, _, self._buffer = self._buffer.partition("\n")
+        elif self._buffer:
+            line, self._buffer = self._buffer, ""
+        else:
+            return None
+        self.prompting = False
+        if not self._tty_in:
+            self._out.write(line + "\n")  # piped input: show what is being run
+        return line.rstrip("\r")
+
+    def write(self, text: str) -> None:
+        """Write lines; while prompting, above the prompt, which is then shown again."""
+        if self.prompting:
+            self._out.write("\r\x1b[K" if self._tty_out else "\n")
+        self._out.write(text + "\n")
+        if self.prompting:
+            self._out.write(PROMPT)
+        self._out.flush()
+
+    def finish(self, text: str) -> None:
+        """The last words, on a line of their own."""
+        if self.prompting:
+            self._out.write("\n")
+            self.prompting = False
+        self.write(text)
+
+
+# --- running it --------------------------------------------------------------------------------
 
 
 async def run_offline(
     settings: Settings,
     lines: asyncio.Queue[str | None] | None = None,
-    write: Callable[[str], None] = print,
+    write: Callable[[str], None] | None = None,
 ) -> None:
-    """Start the emulator and the bot against it, then run the console until quit/EOF.
+    """Start the emulator and the bot against it, then run the console until quit/EOF/Ctrl-C.
 
     Lines come from stdin unless a queue is given; output goes to `write` (stdout by default).
     """
+    if lines is None:
+        terminal: Terminal | None = Terminal()
+        next_line: Callable[[], Awaitable[str | None]] = terminal.read_line
+        terminal.open()
+    else:
+        terminal, next_line = None, lines.get
+    out = write or (terminal.write if terminal is not None else print)
+    session = asyncio.ensure_future(_session(settings, next_line, out))
+    interrupted = False
+
+    def interrupt() -> None:
+        nonlocal interrupted
+        interrupted = True
+        session.cancel()
+
+    loop = asyncio.get_running_loop()
+    catch_ctrl_c = terminal is not None
+    if catch_ctrl_c:
+        try:
+            loop.add_signal_handler(signal.SIGINT, interrupt)
+        except (NotImplementedError, RuntimeError):  # no signal handlers on this platform/thread
+            catch_ctrl_c = False
+    try:
+        await session
+    except asyncio.CancelledError:
+        if not interrupted:
+            raise
+    finally:
+        if catch_ctrl_c:
+            loop.remove_signal_handler(signal.SIGINT)
+        if terminal is not None:
+            terminal.close()
+    if terminal is not None and write is None:
+        terminal.finish("Bye.")
+    else:
+        out("Bye.")
+
+
+async def _session(
+    settings: Settings,
+    next_line: Callable[[], Awaitable[str | None]],
+    write: Callable[[str], None],
+) -> None:
+    """The emulator, the bot logged in to it, and the console loop."""
     async with DiscordEmulator() as emu:
         emu.add_guild(GUILD_ID, "Offline Movie Club", owner_id=USERS["you"])
         for name, uid in USERS.items():
@@ -148,31 +647,29 @@ async def run_offline(
             database_path=settings.data_dir / "offline" / "moviebot.db",
             models_path=settings.data_dir / "offline" / "models",
         )
+        movielens = offline.movielens_dir or offline.data_dir / "movielens"
+        data = [
+            f"Offline data: database {offline.database_path}, models {offline.model_dir}, "
+            f"MovieLens {offline.dataset} from {movielens} (DATASET, MOVIELENS_DIR, DATA_DIR)."
+        ]
         write("Starting offline mode (local Discord emulator). Loading the model…")
         async with running_bot(offline):
             await emu.wait_until_connected(timeout=600)
             await emu.wait_commands_registered(guild_id=GUILD_ID, timeout=600)
+            console = Console(emu, write, data)
             write("Ready. Try: /rate movie:se7en stars:5 · /recommend · /similar movie:alien")
-            write("Type 'help' for more, 'quit' to leave.")
-            console = Console(emu, write)
-            while True:
-                if lines is None:
-                    line = await asyncio.to_thread(_read_line)
-                else:
-                    line = await lines.get()
-                if line is None:
-                    break
-                try:
-                    if not await console.handle(line):
+            write("Type 'help' for every command, 'quit' (or Ctrl-C) to leave.")
+            watcher = asyncio.create_task(console.watch(), name="offline-console-feed")
+            try:
+                while True:
+                    line = await next_line()
+                    if line is None:
                         break
-                except Exception as exc:  # keep the console alive on bad input
-                    write(f"error: {exc}")
-
-
-def _read_line() -> str | None:
-    try:
-        return input("> ")
-    except EOFError:
-        return None
-    finally:
-        sys.stdout.flush()
+                    try:
+                        if not await console.handle(line):
+                            break
+                    except Exception as exc:  # keep the console alive on bad input
+                        console.pump()
+                        write(f"error: {exc}")
+            finally:
+                watcher.cancel()

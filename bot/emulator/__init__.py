@@ -6,6 +6,7 @@ the replies and on `emu.violations` (payloads Discord would have rejected).
 """
 
 from .driver import CommandUnavailable, DiscordEmulator
+from .feed import FeedItem, MessageFeed
 from .interaction import Interaction
 from .messages import Button, Message, Reply, Select
 from .options import OptionError
@@ -15,8 +16,10 @@ __all__ = [
     "Button",
     "CommandUnavailable",
     "DiscordEmulator",
+    "FeedItem",
     "Interaction",
     "Message",
+    "MessageFeed",
     "OptionError",
     "Reply",
     "Select",

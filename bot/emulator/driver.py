@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from .feed import MessageFeed
 from .gateway import Gateway
 from .interaction import (
     APPLICATION_COMMAND,
@@ -571,6 +572,25 @@ class DiscordEmulator:
             return None
 
         return await self.state.wait_for(ready, timeout, f"a bot message in channel {channel_id}")
+
+    async def reply_to(self, message: MessageRef, timeout: float = 5.0) -> Message:
+        """The bot's first message that replies to `message` (its message_reference)."""
+        mid = message if isinstance(message, int) else message.id
+        channel_id = int(self.state.messages[mid]["channel_id"])
+
+        def answered() -> Message | None:
+            for other in self.state.channel_messages.get(channel_id, []):
+                data = self.state.messages[other]
+                ref = (data.get("message_reference") or {}).get("message_id")
+                if ref == str(mid) and int(data["author"]["id"]) == self.bot_user_id:
+                    return Message(data)
+            return None
+
+        return await self.state.wait_for(answered, timeout, f"a reply to message {mid}")
+
+    def feed(self, accept: Callable[[Message], bool] | None = None) -> MessageFeed:
+        """Every bot message from now on as it appears, changes or goes (see MessageFeed)."""
+        return MessageFeed(self.state, accept)
 
     async def next_dm(self, user_id: int, timeout: float = 5.0) -> Message:
         """The next message the bot sent to a user's DMs."""

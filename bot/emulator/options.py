@@ -11,6 +11,11 @@ STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER = 3, 4, 5, 6,
 SUBCOMMAND, GROUP = 1, 2
 
 
+def _shown(value: Any) -> str:
+    """A choice value as a user would type it: 4.0 as 4, strings unquoted."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 class OptionError(ValueError):
     """The test asked for something a real Discord client would not let a user send."""
 
@@ -66,7 +71,10 @@ class OptionBuilder:
         elif kind in (INTEGER, NUMBER):
             if isinstance(raw, bool) or not isinstance(raw, int | float | str):
                 raise OptionError(f"{name}: expected a number, got {raw!r}")
-            value = float(raw)
+            try:
+                value = float(raw)
+            except ValueError:
+                raise OptionError(f"{name}: expected a number, got {raw!r}") from None
             if kind == INTEGER:
                 if not value.is_integer():
                     raise OptionError(f"{name}: expected an integer, got {raw!r}")
@@ -98,7 +106,8 @@ class OptionBuilder:
             raise OptionError(f"{name}: option type {kind} is not supported by the emulator")
         choices = definition.get("choices")
         if choices and value not in [c["value"] for c in choices]:
-            raise OptionError(f"{name}: {value!r} is not one of the choices")
+            listed = ", ".join(_shown(c["value"]) for c in choices)
+            raise OptionError(f"{name}: {_shown(value)} is not one of the choices: {listed}")
         return value
 
     def build(

@@ -35,6 +35,16 @@ def iso_now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+@dataclass(frozen=True)
+class MessageEvent:
+    """One change to a stored message, in the order it happened (clients see them in this order)."""
+
+    kind: str  # "create", "edit" or "delete"
+    message_id: int
+    channel_id: int
+    deleted: dict[str, Any] | None = None  # for "delete": the message as it was
+
+
 @dataclass
 class EmuUser:
     """A Discord user (human or bot)."""
@@ -151,6 +161,7 @@ class EmulatorState:
         self.dm_channels: dict[int, int] = {}
         self.messages: dict[int, dict[str, Any]] = {}
         self.channel_messages: dict[int, list[int]] = {}
+        self.message_events: list[MessageEvent] = []
         self.global_commands: list[dict[str, Any]] | None = None
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
         self.command_puts = 0
@@ -355,6 +366,7 @@ class EmulatorState:
             message["referenced_message"] = referenced
         self.messages[int(message["id"])] = message
         self.channel_messages.setdefault(channel_id, []).append(int(message["id"]))
+        self.message_events.append(MessageEvent("create", int(message["id"]), channel_id))
         self.notify()
         return message
 
@@ -372,6 +384,8 @@ class EmulatorState:
             keep = message["flags"] & (FLAG_EPHEMERAL | FLAG_LOADING)
             message["flags"] = (int(body["flags"]) & ~(FLAG_EPHEMERAL | FLAG_LOADING)) | keep
         message["edited_timestamp"] = iso_now()
+        channel_id = int(message["channel_id"])
+        self.message_events.append(MessageEvent("edit", message_id, channel_id))
         self.notify()
         return message
 
@@ -379,7 +393,9 @@ class EmulatorState:
         """Remove a message from its channel; returns it, or None if unknown."""
         message = self.messages.pop(message_id, None)
         if message is not None:
-            self.channel_messages[int(message["channel_id"])].remove(message_id)
+            channel_id = int(message["channel_id"])
+            self.channel_messages[channel_id].remove(message_id)
+            self.message_events.append(MessageEvent("delete", message_id, channel_id, message))
             self.notify()
         return message
 

@@ -15,6 +15,8 @@ from discord.ext import commands
 from bot.discord.endpoints import discord_endpoints
 from bot.emulator import CommandUnavailable, DiscordEmulator, OptionError, render_message
 from bot.emulator import validate as v
+from bot.emulator.options import OptionBuilder
+from bot.emulator.state import EmulatorState, EmuUser
 
 GUILD_ID = 111_111
 OWNER, ALICE, BOB = 7, 42, 43
@@ -141,6 +143,11 @@ def build_bot() -> TestBot:
     async def vote(interaction: discord.Interaction) -> None:
         response = await interaction.response.send_message("Vote!", view=VoteView())
         bot.response_ids.append(response.message_id)
+
+    @tree.command(description="Say something, then take it back")
+    async def oops(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("temporary")
+        await interaction.delete_original_response()
 
     @tree.command(description="Give feedback")
     async def feedback(interaction: discord.Interaction) -> None:
@@ -379,6 +386,85 @@ async def test_mention_answered_and_content_intent(env: tuple[DiscordEmulator, T
     await emu.wait_until(lambda: len(bot.seen) == 2, 5, "the second message")
     assert bot.seen == [f"<@{emu.bot_user_id}> hello", ""]  # no MESSAGE_CONTENT intent
     assert emu.violations == []
+
+
+async def test_reply_to_finds_the_answer_to_that_message(
+    env: tuple[DiscordEmulator, TestBot],
+) -> None:
+    emu, _ = env
+    channel = emu.state.guilds[GUILD_ID].text_channel_id
+    from_alice = await emu.send_message(channel, ALICE, "hello", mention_bot=True)
+    from_bob = await emu.send_message(channel, BOB, "hello", mention_bot=True)
+    assert (await emu.reply_to(from_bob)).content == "hi bob"
+    assert (await emu.reply_to(from_alice)).content == "hi alice"
+    with pytest.raises(TimeoutError, match="a reply to message"):
+        await emu.reply_to(await emu.send_message(channel, BOB, "no mention"), timeout=0.2)
+
+
+async def test_feed_shows_each_visible_change_once_in_order(
+    env: tuple[DiscordEmulator, TestBot],
+) -> None:
+    emu, _ = env
+    feed = emu.feed()
+    assert not feed.pending() and feed.drain() == []
+    await (await emu.slash("slow", user_id=ALICE, guild_id=GUILD_ID)).final()
+    await (await emu.slash("dm_me", user_id=BOB, guild_id=GUILD_ID)).response()
+    await emu.next_dm(BOB)
+    vote = await (await emu.slash("vote", user_id=ALICE, guild_id=GUILD_ID)).response()
+    items = feed.drain()
+    assert [(item.kind, item.message.content) for item in items] == [
+        ("new", "done"),  # the "thinking…" message appears once it is filled in
+        ("new", "psst in DM"),
+        ("new", "sent"),
+        ("new", "Vote!"),
+    ]
+    assert emu.state.channels[items[1].message.channel_id].recipient_id == BOB
+    await (await emu.click(vote, "vote:up", user_id=BOB)).response()
+    await (await emu.click(vote, "vote:secret", user_id=BOB)).response()
+    await emu.send_message(emu.state.guilds[GUILD_ID].text_channel_id, ALICE, "from a user")
+    emu.state.edit_message(vote.id, {"content": "Up: 1"})  # nothing visible changes
+    items = feed.drain()
+    assert [(item.kind, item.message.content) for item in items] == [
+        ("edited", "Up: 1"),
+        ("new", "psst"),
+    ]
+    assert items[0].message.id == vote.id and items[0].message.buttons == vote.buttons
+    assert feed.drain() == []
+
+    oops = await emu.slash("oops", user_id=ALICE, guild_id=GUILD_ID)
+    await feed.wait(timeout=5)
+    await emu.wait_until(lambda: oops.original is not None, 5, "the reply")
+    assert [(i.kind, i.message.content) for i in feed.drain()] == [("new", "temporary")]
+    await emu.wait_until(lambda: oops.original is None, 5, "the deletion")
+    assert [(i.kind, i.message.content) for i in feed.drain()] == [("deleted", "temporary")]
+    assert emu.violations == []
+
+
+async def test_feed_skips_a_message_deleted_before_it_was_seen(
+    env: tuple[DiscordEmulator, TestBot],
+) -> None:
+    emu, _ = env
+    feed = emu.feed()
+    oops = await emu.slash("oops", user_id=ALICE, guild_id=GUILD_ID)
+    await emu.wait_until(lambda: oops.acknowledged and oops.original is None, 5, "the deletion")
+    assert feed.pending() and feed.drain() == []
+
+
+def test_a_value_outside_the_choices_lists_them() -> None:
+    builder = OptionBuilder(EmulatorState(EmuUser(1, "bot", bot=True), 1), None)
+    stars = {
+        "name": "stars",
+        "type": 10,
+        "choices": [{"name": "★★★★★ 5", "value": 5.0}, {"name": "½ 0.5", "value": 0.5}],
+    }
+    assert builder.value(stars, "5") == 5.0
+    with pytest.raises(OptionError, match=r"^stars: 7 is not one of the choices: 5, 0.5$"):
+        builder.value(stars, "7")
+    strategy = {"name": "strategy", "type": 3, "choices": [{"name": "fair", "value": "fair"}]}
+    with pytest.raises(OptionError, match=r"^strategy: mean is not one of the choices: fair$"):
+        builder.value(strategy, "mean")
+    with pytest.raises(OptionError, match=r"^count: expected a number, got 'x'$"):
+        builder.value({"name": "count", "type": 4}, "x")
 
 
 async def test_direct_messages_both_ways(env: tuple[DiscordEmulator, TestBot]) -> None:
