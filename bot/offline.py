@@ -286,6 +286,7 @@ class Console:
             self.pump()
 
     def _show(self, item: FeedItem) -> None:
+        """One change as text: a DM under a header naming its recipient, edits tagged."""
         message = item.message
         body = render_message(message.data) or "(empty message)"
         if item.kind == "deleted":
@@ -327,6 +328,7 @@ class Console:
         return True
 
     async def _slash(self, line: str) -> None:
+        """Invoke a slash command as the current member and wait for its answer."""
         commands = self.commands
         name, raw = parse_command(line, commands)
         definitions = option_definitions(commands, name)
@@ -335,6 +337,7 @@ class Console:
         await self._answered(inter)
 
     async def _chat(self, line: str) -> None:
+        """Post a line mentioning the bot and wait for the bot's reply to that very message."""
         said = await self.emu.send_message(self.channel, self.user, line, mention_bot=True)
         try:
             await self.emu.reply_to(said, timeout=ANSWER_TIMEOUT)
@@ -343,6 +346,7 @@ class Console:
             self.write("(no reply)")
 
     async def _component(self, verb: str, rest: str) -> None:
+        """Press a button or choose in a menu of the latest message that has them."""
         data = self.emu.state.messages.get(self.last.id) if self.last is not None else None
         if data is None:
             self.write("no message with buttons or menus to use")
@@ -523,6 +527,7 @@ class Terminal:
             self._loop = None
 
     def _readable(self) -> None:
+        """Stdin has bytes (or reached its end): buffer them."""
         try:
             chunk = os.read(self._fd, 65536)
         except BlockingIOError:
@@ -532,6 +537,7 @@ class Terminal:
         self._take(chunk)
 
     def _take(self, chunk: bytes) -> None:
+        """Add read bytes to the buffer; empty bytes mean end of input."""
         if chunk:
             self._buffer += self._decoder.decode(chunk)
         else:

@@ -588,9 +588,9 @@ class DiscordEmulator:
 
         return await self.state.wait_for(answered, timeout, f"a reply to message {mid}")
 
-    def feed(self, accept: Callable[[Message], bool] | None = None) -> MessageFeed:
+    def feed(self) -> MessageFeed:
         """Every bot message from now on as it appears, changes or goes (see MessageFeed)."""
-        return MessageFeed(self.state, accept)
+        return MessageFeed(self.state)
 
     async def next_dm(self, user_id: int, timeout: float = 5.0) -> Message:
         """The next message the bot sent to a user's DMs."""

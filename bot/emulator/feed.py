@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -29,12 +28,9 @@ class MessageFeed:
     nothing visible is skipped; a message deleted before it was ever shown never appears.
     """
 
-    def __init__(
-        self, state: EmulatorState, accept: Callable[[Message], bool] | None = None
-    ) -> None:
-        """Start after every change so far; `accept` narrows which bot messages count."""
+    def __init__(self, state: EmulatorState) -> None:
+        """Start after every change so far."""
         self._state = state
-        self._accept = accept
         self._cursor = len(state.message_events)
         self._shown: dict[int, str] = {}
 
@@ -57,8 +53,6 @@ class MessageFeed:
                 continue
             message = Message(data)
             if message.author_id != self._state.bot_user.id:
-                continue
-            if self._accept is not None and not self._accept(message):
                 continue
             text = render_message(data)
             before = self._shown.get(message.id)

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def iso_now() -> str:
 class MessageEvent:
     """One change to a stored message, in the order it happened (clients see them in this order)."""
 
-    kind: str  # "create", "edit" or "delete"
+    kind: Literal["create", "edit", "delete"]
     message_id: int
     channel_id: int
     deleted: dict[str, Any] | None = None  # for "delete": the message as it was
