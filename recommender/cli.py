@@ -135,7 +135,17 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     lines.append(f"mean RMSE {result['rmse_mean']:.4f}  MAE {result['mae_mean']:.4f}")
     for name in ("model", "popularity"):
         r = rank[name]  # type: ignore[index]
-        lines.append(f"{name:<10} precision@10 {r['precision']:.4f}  NDCG@10 {r['ndcg']:.4f}")
+        lines.append(
+            f"{name:<10} precision@10 {r['precision']:.4f}  NDCG@10 {r['ndcg']:.4f}  "
+            f"diversity {r['diversity']:.3f}  popularity rank {r['popularity_rank']:.0f}  "
+            f"coverage {r['coverage']:.1%}"
+        )
+    for name, label in (("model", "similar"), ("factors_only", "similar (factor cosine)")):
+        r = result["similar"][name]  # type: ignore[index]
+        lines.append(
+            f"{label:<23} hit rate@10 {r['hit_rate']:.3f}  precision@10 {r['precision']:.4f}  "
+            f"genre agreement {r['genre_agreement']:.3f}"
+        )
     _emit(args, result, "\n".join(lines))
 
 

@@ -261,6 +261,16 @@ class Catalog:
         return movie
 
 
+def bit_count(masks: np.ndarray) -> np.ndarray:
+    """Set bits per element of non-negative integer masks (how many genres a mask holds)."""
+    masks = np.asarray(masks, dtype=np.int64).copy()
+    count = np.zeros(masks.shape, dtype=np.int64)
+    while masks.any():
+        count += masks & 1
+        masks >>= 1
+    return count
+
+
 def parse_year(title: str) -> int | None:
     """Release year from a MovieLens title such as "Heat (1995)"."""
     m = _YEAR_RE.search(title)

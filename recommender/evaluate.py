@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from recommender.config import ALSConfig, RankingConfig
-from recommender.data import Ratings
+from recommender.data import Ratings, bit_count
 from recommender.model import ALSModel
 from recommender.movielens import MovieLens, dataset_format, load_fold
 from recommender.vocab import Vocabulary
@@ -23,6 +25,7 @@ RANDOM_SPLIT = "random5"
 RANDOM_FOLDS = 5
 # Fixed so random5 figures are reproducible run to run and comparable across code changes.
 SPLIT_SEED = 20180926
+RANKERS = ("model", "popularity")
 
 
 def error_metrics(model: ALSModel, test: Ratings) -> tuple[float, float]:
@@ -54,10 +57,54 @@ def _ranking_scores(
     return hits.sum(1) / k, dcg / idcg
 
 
+def genre_diversity(top: np.ndarray, genre_masks: np.ndarray) -> float:
+    """Mean intra-list genre distance: 1 - Jaccard of two movies' genres, over all pairs of
+    each list (index rows, -1 padding ignored), averaged over lists."""
+    per_list = []
+    for row in top:
+        masks = genre_masks[row[row >= 0]].astype(np.int64)
+        if len(masks) < 2:
+            continue
+        both = np.bitwise_and.outer(masks, masks)
+        either = np.bitwise_or.outer(masks, masks)
+        inter, union = bit_count(both), bit_count(either)
+        jaccard = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+        pairs = np.triu_indices(len(masks), 1)
+        per_list.append(float(np.mean(1.0 - jaccard[pairs])))
+    return float(np.mean(per_list)) if per_list else 0.0
+
+
+def list_metrics(top: np.ndarray, counts: np.ndarray, genre_masks: np.ndarray) -> dict[str, float]:
+    """What a set of top-k lists (item indices, -1 padding) trades for precision.
+
+    - diversity: mean intra-list genre distance (0 = one genre mix, 1 = nothing shared);
+    - popularity_rank: mean rank of the listed movies by training rating count (1 = the
+      most rated), a novelty figure: higher means less obvious picks;
+    - coverage: share of the movies rated in training that appear in at least one list.
+    """
+    listed = top[top >= 0]
+    order = np.argsort(-counts, kind="stable")
+    rank = np.empty(len(counts), dtype=np.int64)
+    rank[order] = np.arange(1, len(counts) + 1)
+    rated = counts > 0
+    shown = np.zeros(len(counts), dtype=bool)
+    shown[listed] = True
+    return {
+        "diversity": genre_diversity(top, genre_masks),
+        "popularity_rank": float(rank[listed].mean()) if len(listed) else 0.0,
+        "coverage": float((shown & rated).sum() / max(int(rated.sum()), 1)),
+    }
+
+
 def ranking_metrics(
-    model: ALSModel, test: Ratings, k: int = 10, threshold: float = 4.0
+    model: ALSModel,
+    test: Ratings,
+    k: int = 10,
+    threshold: float = 4.0,
+    genre_masks: np.ndarray | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Precision@k and NDCG@k for the model and a popularity baseline (train items excluded)."""
+    """Precision@k and NDCG@k for the model and a popularity baseline (train items excluded),
+    with diversity, novelty and coverage of the lists when `genre_masks` (per item) is given."""
     rel_mask = test.ratings >= threshold
     u = model.users.numbers(test.users[rel_mask], missing="negative")
     i = model.items.numbers(test.items[rel_mask])
@@ -75,10 +122,60 @@ def ranking_metrics(
     pop_scores[np.repeat(np.arange(len(rows)), np.diff(seen.indptr)), seen.indices] = -np.inf
     pop_top = np.argsort(-pop_scores, axis=1, kind="stable")[:, :k]
     out = {}
-    for name, top in (("model", model_top), ("popularity", pop_top)):
+    for name, top in zip(RANKERS, (model_top, pop_top), strict=True):
         p, n = _ranking_scores(top, relevant, k)
         out[name] = {"precision": float(p.mean()), "ndcg": float(n.mean())}
+        if genre_masks is not None:
+            out[name].update(list_metrics(top, model.item_counts, genre_masks))
     return out
+
+
+def similar_metrics(
+    model: ALSModel,
+    test: Ratings,
+    genre_masks: np.ndarray,
+    k: int = 10,
+    threshold: float = 4.0,
+    seeds_per_user: int = 5,
+) -> dict[str, float]:
+    """How good "more like this" lists are, from held-out taste.
+
+    For each test user, up to `seeds_per_user` movies they liked in training (stars >=
+    threshold, above the support floor; seeded choice) each get their top-k similar list:
+
+    - hit_rate: share of lists holding a movie the user liked in the held-out part;
+    - precision: share of listed movies the user liked in the held-out part;
+    - genre_agreement: mean Jaccard of a listed movie's genres with its seed's.
+    """
+    rel_mask = test.ratings >= threshold
+    u = model.users.numbers(test.users[rel_mask], missing="negative")
+    i = model.items.numbers(test.items[rel_mask])
+    keep = u >= 0
+    held = sp.csr_matrix(
+        (np.ones(int(keep.sum())), (u[keep], i[keep])), shape=(len(model.users), len(model.items))
+    )
+    liked = model.user_items.multiply(model.user_items >= threshold).tocsr()
+    rng = np.random.default_rng(SPLIT_SEED)
+    hits, precision, agreement = [], [], []
+    supported = model.item_counts >= model.support_floor
+    for user in np.flatnonzero(np.diff(held.indptr) > 0):
+        seeds = liked.indices[liked.indptr[user] : liked.indptr[user + 1]]
+        seeds = seeds[supported[seeds]]
+        wanted = held.indices[held.indptr[user] : held.indptr[user + 1]]
+        for seed in rng.choice(seeds, min(seeds_per_user, len(seeds)), replace=False):
+            ids, _ = model.similar_items(int(model.items.ids[seed]), k)
+            listed = model.items.numbers(ids)
+            found = np.isin(listed, wanted)
+            hits.append(found.any())
+            precision.append(found.sum() / k)
+            shared = bit_count(genre_masks[listed] & genre_masks[seed])
+            either = bit_count(genre_masks[listed] | genre_masks[seed])
+            agreement.append(float(np.mean(shared / np.maximum(either, 1))) if len(ids) else 0.0)
+    return {
+        "hit_rate": float(np.mean(hits)) if hits else 0.0,
+        "precision": float(np.mean(precision)) if precision else 0.0,
+        "genre_agreement": float(np.mean(agreement)) if agreement else 0.0,
+    }
 
 
 def random_folds(n_ratings: int, n_folds: int = RANDOM_FOLDS, seed: int = SPLIT_SEED) -> np.ndarray:
@@ -130,23 +227,27 @@ def evaluate(
         log.info("%s has no canonical folds: random 5-fold split, seed %d", ml.name, SPLIT_SEED)
     config = config or ALSConfig()
     items = Vocabulary(ml.catalog.movie_ids)
-    rows: list[dict[str, object]] = []
-    rank_sums: dict[str, dict[str, float]] = {}
+    genre_masks = ml.catalog.genre_masks[[ml.catalog.row(int(m)) for m in items.ids]]
+    rows: list[dict[str, Any]] = []
     splits = split_folds(ml, folds)
     for fold, train, test in splits:
         start = time.perf_counter()
         model = ALSModel.fit(train, config, items=items, ranking=ranking)
+        model = model.with_genres(genre_masks)
         seconds = time.perf_counter() - start
         rmse, mae = error_metrics(model, test)
-        ranks = ranking_metrics(model, test, k)
-        log.info("fold %s: rmse %.4f mae %.4f fit %.2fs %s", fold, rmse, mae, seconds, ranks)
-        rows.append(
-            {"fold": fold, "rmse": rmse, "mae": mae, "fit_seconds": round(seconds, 3), **ranks}
+        ranks = ranking_metrics(model, test, k, genre_masks=genre_masks)
+        # the first round's "more like this" (factor cosine alone) as the reference
+        factors_only = replace(
+            model, ranking=replace(model.ranking, similar_corating=0.0), item_genres=None
         )
-        for name, vals in ranks.items():
-            acc = rank_sums.setdefault(name, {"precision": 0.0, "ndcg": 0.0})
-            for key, v in vals.items():
-                acc[key] += v / len(splits)
+        similar = {
+            "model": similar_metrics(model, test, genre_masks, k),
+            "factors_only": similar_metrics(factors_only, test, genre_masks, k),
+        }
+        log.info("fold %s: rmse %.4f mae %.4f fit %.2fs %s", fold, rmse, mae, seconds, ranks)
+        row = {"fold": fold, "rmse": rmse, "mae": mae, "fit_seconds": round(seconds, 3)}
+        rows.append({**row, **ranks, "similar": similar})
     return {
         "split": split,
         "seed": SPLIT_SEED if split == RANDOM_SPLIT else None,
@@ -154,5 +255,14 @@ def evaluate(
         "rmse_mean": float(np.mean([r["rmse"] for r in rows])),
         "mae_mean": float(np.mean([r["mae"] for r in rows])),
         "params": {**config.to_dict(), **(ranking or RankingConfig()).to_dict()},
-        "ranking": {"k": k, **rank_sums},
+        "ranking": {"k": k, **_means([{n: r[n] for n in RANKERS} for r in rows])},
+        "similar": {"k": k, **_means([r["similar"] for r in rows])},
+    }
+
+
+def _means(parts: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Metric means over folds, per method: [{method: {metric: value}}] -> {method: means}."""
+    return {
+        name: {metric: float(np.mean([p[name][metric] for p in parts])) for metric in values}
+        for name, values in parts[0].items()
     }

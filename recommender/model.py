@@ -14,7 +14,7 @@ import scipy.sparse as sp
 
 from recommender.als import ALSTrainer, Factors, Fold, to_csr
 from recommender.config import ALSConfig, RankingConfig
-from recommender.data import Ratings
+from recommender.data import Ratings, bit_count
 from recommender.solvers import Solver
 from recommender.vocab import Vocabulary
 
@@ -32,6 +32,21 @@ def top_n(scores: np.ndarray, n: int) -> np.ndarray:
     n = min(n, len(valid))
     part = valid[np.argpartition(-scores[valid], n - 1)[:n]]
     return part[np.argsort(-scores[part], kind="stable")]
+
+
+def support_floor(counts: np.ndarray, ranking: RankingConfig) -> int:
+    """Ratings a movie needs to be picked: `min_support` at most, lowered until the movies at
+    or above it hold `support_share` of all ratings, so sparse catalogs keep their middle.
+
+    ML-100K keeps 20 (those movies hold 95 % of its ratings); ml-latest-small, where most
+    movies have a handful of ratings, gets 4.
+    """
+    ordered = np.sort(counts[counts > 0])[::-1]
+    if len(ordered) == 0:
+        return max(1, ranking.min_support)
+    held = np.cumsum(ordered)
+    enough = int(np.searchsorted(held, ranking.support_share * held[-1]))
+    return max(1, min(ranking.min_support, int(ordered[min(enough, len(ordered) - 1)])))
 
 
 def combine_group(member_stars: np.ndarray, strategy: GroupStrategy) -> np.ndarray:
@@ -88,6 +103,7 @@ class ALSModel:
     ranking: RankingConfig = field(default_factory=RankingConfig)
     rating_range: tuple[float, float] = (0.5, 5.0)
     meta: dict[str, object] = field(default_factory=dict)
+    item_genres: np.ndarray | None = None  # genre bitmask per item index, for "more like this"
     _overrides: dict[int, _UserState] = field(default_factory=dict, repr=False)
     _removed: set[int] = field(default_factory=set, repr=False)
     _extra_rated: dict[int, dict[int, float]] = field(default_factory=dict, repr=False)
@@ -102,6 +118,7 @@ class ALSModel:
         self._trainer = ALSTrainer(self.config)
         self._solvers: tuple[Solver, Solver | None] | None = None
         self._side: _UserSide | None = None
+        self._co_rating: tuple[sp.csr_matrix, sp.csc_matrix] | None = None
 
     def _set_item_stats(self, counts: np.ndarray, sums: np.ndarray) -> None:
         """Per-movie rating counts and sums, and everything ranking derives from them."""
@@ -110,8 +127,11 @@ class ALSModel:
         m = self.ranking.cold_start_damping
         self.item_damped_mean = (sums + m * self.factors.mu) / (counts + m)
         top = int(counts.max()) if len(counts) else 0
-        self._prior = self.ranking.popularity_weight * np.log1p(counts) / np.log1p(max(top, 1))
-        self._supported = counts >= min(self.ranking.min_support, max(1, top))
+        log_support = np.log1p(counts) / np.log1p(max(top, 1))
+        self._prior = self.ranking.popularity_weight * log_support
+        self._penalty = self.ranking.popularity_penalty * log_support
+        self.support_floor = support_floor(counts, self.ranking)
+        self._supported = counts >= self.support_floor
 
     # ----------------------------------------------------------------- fitting
     @classmethod
@@ -258,6 +278,15 @@ class ALSModel:
         new._removed = set(self._removed)
         return new
 
+    def with_genres(self, masks: np.ndarray) -> ALSModel:
+        """A model that weighs shared genres into "more like this" (one bitmask per item)."""
+        masks = np.asarray(masks, dtype=np.int64)
+        if masks.shape != (len(self.items),):
+            raise ValueError(f"need one genre mask per item ({len(self.items)})")
+        new = self._derive()
+        new.item_genres = masks
+        return new
+
     def _user_side(self) -> _UserSide:
         """Fitted user rows with folded-in states applied (new users appended, removed users
         zeroed so they drop out of the preference Gram), built once per model."""
@@ -291,7 +320,9 @@ class ALSModel:
         return self._side
 
     # ------------------------------------------------------------------- items
-    def with_item(self, movie_id: int, user_ids: np.ndarray, ratings: np.ndarray) -> ALSModel:
+    def with_item(
+        self, movie_id: int, user_ids: np.ndarray, ratings: np.ndarray, genres: int = 0
+    ) -> ALSModel:
         """A model where `movie_id` (appended if new) is re-solved from its full current
         ratings by an exact item half-step against the current user side; self is unchanged.
 
@@ -339,6 +370,13 @@ class ALSModel:
         pref_row = None if pref_item is None else pref_item[idx : idx + 1]
         unit[idx] = _unit_items(item_factors[idx : idx + 1], pref_row)[0]
         new._unit_items = unit
+        if self.item_genres is not None:
+            new.item_genres = (
+                np.append(self.item_genres, 0)
+                if idx == len(self.items)
+                else (self.item_genres.copy())
+            )
+            new.item_genres[idx] = genres
         stars = dict(zip(user_ids.tolist(), ratings.tolist(), strict=True))
         new._overrides = {
             user: _with_rating(state, idx, stars.get(user))
@@ -375,6 +413,8 @@ class ALSModel:
         new.user_items = _without_column(self.user_items, idx)
         new._set_item_stats(np.delete(self.item_counts, idx), np.delete(self._item_sums, idx))
         new._unit_items = np.delete(self._unit_items, idx, axis=0)
+        if self.item_genres is not None:
+            new.item_genres = np.delete(self.item_genres, idx)
         new._overrides = {
             user: _without_index(state, idx) for user, state in self._overrides.items()
         }
@@ -462,11 +502,21 @@ class ALSModel:
         top = top_n(scores, n)
         return self.items.ids[top], scores[top]
 
+    def _knowledge(self, rated: int | np.ndarray) -> np.ndarray:
+        """How far the popularity penalty applies to a user with this many ratings: a new
+        member's weak preference scores would drown under it, and popular picks are safe."""
+        n = np.asarray(rated, dtype=np.float64)
+        return n / (n + self.ranking.penalty_ratings)
+
     def _rank(self, state: _UserState, stars: np.ndarray) -> np.ndarray:
         """Rank scores from predicted stars (and preference, when the model has it)."""
         if state.preference is None or self.factors.pref_item is None:
             return stars + self._prior
-        return self.factors.pref_item @ state.preference + self.ranking.stars_weight * stars
+        return (
+            self.factors.pref_item @ state.preference
+            + self.ranking.stars_weight * stars
+            - self._penalty * self._knowledge(len(state.items))
+        )
 
     def recommend_batch(
         self,
@@ -528,6 +578,10 @@ class ALSModel:
             scores = stars + self._prior[None, :]
         else:
             scores = f.pref_user[user_rows] @ f.pref_item.T + self.ranking.stars_weight * stars
+            rated = np.diff(self.user_items.indptr)[user_rows]
+            for row, extra in self._extra_rated.items():
+                rated[user_rows == row] += len(extra)
+            scores -= self._knowledge(rated)[:, None] * self._penalty[None, :]
         scores[:, ~self._candidate_mask(candidates)] = -np.inf
         if exclude_rated:
             sub = self.user_items[user_rows]
@@ -560,14 +614,9 @@ class ALSModel:
         return self.items.ids[top], self.item_damped_mean[top]
 
     def similar_items(self, movie_id: int, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Most similar movies by cosine of item factors, among movies with enough ratings.
-
-        With preference factors the score is the mean of the rating-factor cosine and the
-        preference-factor cosine, so neighbours share both taste and audience.
-        """
+        """Most similar movies among movies with enough ratings, by `item_similarities`."""
         row = self.items.index(movie_id)
-        sims = self._unit_items @ self._unit_items[row]
-        sims = np.where(self._supported, sims, -np.inf)
+        sims = np.where(self._supported, self._similarity_row(row), -np.inf)
         sims[row] = -np.inf
         top = top_n(sims, n)
         return self.items.ids[top], sims[top]
@@ -576,8 +625,46 @@ class ALSModel:
 
     def item_similarities(self, movie_id: int, others: np.ndarray | list[int]) -> np.ndarray:
         """The `similar_items` score between one movie and each of `others` (no support floor)."""
-        row = self.items.index(movie_id)
-        return self._unit_items[self.items.numbers(others)] @ self._unit_items[row]
+        return self._similarity_row(self.items.index(movie_id))[self.items.numbers(others)]
+
+    def _similarity_row(self, row: int) -> np.ndarray:
+        """How alike one movie is to every movie: a blend of three signals (RankingConfig).
+
+        Factor cosine (taste and audience), co-rating cosine (people who rated one rated the
+        other; scaled so the closest is 1) and shared genres (Jaccard of the genre sets, when
+        the model has genres). Pairs without fitted co-ratings (a club's movies, rated after
+        the fit) use the factor cosine alone.
+        """
+        r = self.ranking
+        sims = self._unit_items @ self._unit_items[row]
+        co, known = self._co_rating_row(row)
+        if r.similar_corating > 0 and known[row]:
+            blend = (1.0 - r.similar_corating) * sims + r.similar_corating * co / max(
+                float(co.max()), 1e-12
+            )
+            sims = np.where(known, blend, sims)
+        if self.item_genres is not None and r.similar_genre > 0:
+            shared = bit_count(self.item_genres & self.item_genres[row])
+            either = bit_count(self.item_genres | self.item_genres[row])
+            sims = sims + r.similar_genre * shared / np.maximum(either, 1)
+        return sims
+
+    def _co_rating_row(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """Cosine of "who rated it" between one movie and all in the fitted ratings, leaning
+        away from movies that everyone rates and shrunk by n / (n + shrink) when n people
+        rated both; and which movies have fitted ratings at all."""
+        if self._co_rating is None or self._co_rating[0] is not self.user_items:
+            self._co_rating = (self.user_items, self.user_items.tocsc())
+        by_item = self._co_rating[1]
+        fitted = np.diff(by_item.indptr)
+        raters = by_item.indices[by_item.indptr[row] : by_item.indptr[row + 1]]
+        both = np.bincount(self.user_items[raters].indices, minlength=len(self.items)).astype(
+            np.float64
+        )
+        counts = np.maximum(fitted, 1).astype(np.float64)
+        e = self.ranking.similar_popularity_exponent
+        cosine = both / (counts[row] ** (1.0 - e) * counts**e)
+        return cosine * both / (both + self.ranking.similar_shrink), fitted > 0
 
     def _group_states(self, users: list[int], strategy: GroupStrategy) -> list[_UserState]:
         """Each distinct member's state, after checking the strategy and that there are members."""

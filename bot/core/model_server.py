@@ -179,6 +179,7 @@ class ModelServer:
     async def _sync_members(self, model: ALSModel) -> ALSModel:
         """Make a freshly loaded model agree with the store: club movies (which the folds
         need), members, then the club movies again now that all their raters are in."""
+        model = self.with_genres(model)
         ratings = await self.store.ratings.all_ratings()
         model = self._solve_club(_without_removed(model, self._club), ratings)
         current = {int(u) for u in np.unique(ratings.users)}
@@ -189,13 +190,24 @@ class ModelServer:
             model, _ = await self._fold(model, member)
         return self._solve_club(model, ratings)
 
+    def with_genres(self, model: ALSModel) -> ALSModel:
+        """`model` knowing each movie's genres from the catalog, for "more like this"."""
+        return model.with_genres(np.array([self._genres(m) for m in model.items.ids.tolist()]))
+
+    def _genres(self, movie: int) -> int:
+        """A movie's genre bitmask in the catalog (0 when the catalog does not have it)."""
+        catalog = self.catalog
+        return int(catalog.genre_masks[catalog.row(movie)]) if movie in catalog else 0
+
     def _solve_club(self, model: ALSModel, ratings: RatingArrays) -> ALSModel:
         """`model` with every club movie solved from these ratings (the snapshot may predate
         their latest ones)."""
         users, movies, stars = ratings
         for movie in sorted(self._club):
             rated = movies == movie
-            model = _with_item(model, movie, users[rated].tolist(), stars[rated].tolist())
+            model = _with_item(
+                model, movie, users[rated].tolist(), stars[rated].tolist(), self._genres(movie)
+            )
         return model
 
     def drop_missing_club_items(self) -> None:
@@ -210,7 +222,8 @@ class ModelServer:
         fitted = set(model.items.ids.tolist())
         stale = [m for m in self._club if m not in fitted or self._club_dirty.get(m, 0) > start_seq]
         for movie in sorted(stale):
-            model = _with_item(model, movie, *(await self.store.ratings.movie_ratings(movie)))
+            raters = await self.store.ratings.movie_ratings(movie)
+            model = _with_item(model, movie, *raters, self._genres(movie))
         return model
 
     async def _fold(self, model: ALSModel, member: int) -> tuple[ALSModel, int]:
@@ -255,11 +268,12 @@ class ModelServer:
         raters = await self.store.ratings.movie_ratings(movie_id) if club else None
         if self._model is not None:  # no await between reading and replacing the model
             model = self._model
+            genres = self._genres(int(movie_id)) if club else 0  # type: ignore[arg-type]
             if raters is not None:  # the item must exist before the member's fold uses it
-                model = _with_item(model, int(movie_id), *raters)  # type: ignore[arg-type]
+                model = _with_item(model, int(movie_id), *raters, genres)  # type: ignore[arg-type]
             model = _with_member(model, int(member), ids, stars)
             if raters is not None:  # and be solved again now that a new rater is known too
-                model = _with_item(model, int(movie_id), *raters)  # type: ignore[arg-type]
+                model = _with_item(model, int(movie_id), *raters, genres)  # type: ignore[arg-type]
             self._model = model
         return len(ids)
 
@@ -384,6 +398,7 @@ class ModelServer:
         no member changed after their last fold; removals of members forgotten meanwhile
         happen right before the swap, with no await in between.
         """
+        model = self.with_genres(model)
         folded: dict[int, int] = {}
         while True:  # club movies first (folds need them), again once their raters are in
             model = await self._new_club_items(model, start_seq)
@@ -448,12 +463,14 @@ def _without_removed(model: ALSModel, club: frozenset[int]) -> ALSModel:
     return model
 
 
-def _with_item(model: ALSModel, movie: int, members: list[int], stars: list[float]) -> ALSModel:
+def _with_item(
+    model: ALSModel, movie: int, members: list[int], stars: list[float], genres: int = 0
+) -> ALSModel:
     """`model` with a club movie solved from its raters (dropped while nobody rated it)."""
     if not members:
         return model.without_item(movie) if movie in model.items else model
     keys = MemberKeys.keys(np.asarray(members, dtype=np.int64))
-    return model.with_item(movie, keys, np.asarray(stars, dtype=np.float32))
+    return model.with_item(movie, keys, np.asarray(stars, dtype=np.float32), genres)
 
 
 def fit_in_thread(job: FitJob) -> Awaitable[FitResult]:

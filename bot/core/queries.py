@@ -23,9 +23,10 @@ from recommender.vocab import Vocabulary
 
 LIKED_STARS = 3.5
 # A reason must be a liked movie this close to the pick (`similar_items` score). On ML-100K
-# it keeps Empire → Return of the Jedi (0.76) and Fargo → Pulp Fiction (0.42) and drops
-# Dumb & Dumber → One Flew Over the Cuckoo's Nest (0.25); 1 % of movie pairs score above it.
-REASON_SIMILARITY = 0.4
+# it keeps Empire → Return of the Jedi (0.93) and Fargo → Pulp Fiction (0.63) and drops
+# Dumb & Dumber → One Flew Over the Cuckoo's Nest (0.30), Bram Stoker's Dracula → Star Wars
+# (0.41) and Sleepless in Seattle → Star Wars (0.49); 1 % of movie pairs score above it.
+REASON_SIMILARITY = 0.53
 
 
 @dataclass(frozen=True)

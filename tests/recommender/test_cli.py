@@ -72,7 +72,13 @@ def test_evaluate_without_canonical_folds_has_the_same_shape(run, ml100k_dir: Pa
     assert [f["fold"] for f in doc["folds"]] == ["r1", "r2", "r3", "r4", "r5"]
     assert all(set(f) == set(canonical["folds"][0]) for f in doc["folds"])
     assert set(doc["ranking"]) == {"k", "model", "popularity"}
-    assert set(doc["ranking"]["model"]) == {"precision", "ndcg"}
+    assert set(doc["ranking"]["model"]) == {
+        "precision",
+        "ndcg",
+        "diversity",
+        "popularity_rank",
+        "coverage",
+    }
     assert doc["rmse_mean"] == pytest.approx(sum(f["rmse"] for f in doc["folds"]) / 5)
     code, _ = run("--dataset", "ml-latest-small", "evaluate", "--folds", "u1")
     assert code == 2  # canonical folds asked of a dataset without them

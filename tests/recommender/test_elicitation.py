@@ -36,7 +36,7 @@ def watch_fixture(seed: int = 0) -> Ratings:
 
 def fit(ratings: Ratings, implicit_factors: int = 4) -> ALSModel:
     """A small model over movies 1..42 (41 and 42 never rated)."""
-    config = ALSConfig(factors=4, implicit_factors=implicit_factors, iterations=10)
+    config = ALSConfig(factors=4, implicit_factors=implicit_factors, iterations=10, implicit_reg=1)
     items = Vocabulary(np.arange(1, 43))
     return ALSModel.fit(ratings, config, items=items, ranking=RankingConfig(min_support=5))
 

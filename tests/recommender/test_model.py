@@ -7,7 +7,7 @@ import pytest
 
 from recommender.config import ALSConfig, RankingConfig
 from recommender.data import Ratings
-from recommender.model import ALSModel, combine_group, top_n
+from recommender.model import ALSModel, combine_group, support_floor, top_n
 from recommender.vocab import Vocabulary
 
 
@@ -113,7 +113,11 @@ class ModelContract:
             prior = model.ranking.popularity_weight * np.log1p(counts) / np.log1p(counts.max())
             expected = stars + prior[idx]
         else:
-            expected = pref[idx] + model.ranking.stars_weight * stars
+            counts = model.item_counts
+            penalty = model.ranking.popularity_penalty * np.log1p(counts) / np.log1p(counts.max())
+            n = model.rated_count(2)
+            penalty *= n / (n + model.ranking.penalty_ratings)  # in full only for seasoned raters
+            expected = pref[idx] + model.ranking.stars_weight * stars - penalty[idx]
         np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-6)
         # the scores are not the stars (the old contract) for a model that ranks by more
         assert not np.allclose(scores, stars)
@@ -238,8 +242,9 @@ class ModelContract:
             model.recommend(2, n=-1)
 
 
+# The toy fixture has 40 movies: MovieLens's preference penalty (30) would drown its Gram.
 class TestDefaultModel(ModelContract):
-    config = ALSConfig(factors=8, iterations=10, reg=0.5)
+    config = ALSConfig(factors=8, iterations=10, reg=0.5, implicit_reg=1.0)
 
 
 class TestExplicitOnlyModel(ModelContract):
@@ -247,7 +252,9 @@ class TestExplicitOnlyModel(ModelContract):
 
 
 class TestFloat64Model(ModelContract):
-    config = ALSConfig(factors=4, iterations=10, reg=0.5, dtype="float64", reg_exponent=1.0)
+    config = ALSConfig(
+        factors=4, iterations=10, reg=0.5, implicit_reg=1.0, dtype="float64", reg_exponent=1.0
+    )
 
 
 def test_warm_start_refit_keeps_known_rows_close():
@@ -277,3 +284,15 @@ def test_combine_group_applies_each_strategy():
     np.testing.assert_array_equal(combine_group(member, "most_pleasure"), [3, 5, 4])
     with pytest.raises(ValueError, match="strategy"):
         combine_group(member, "dictator")  # type: ignore[arg-type]
+
+
+def test_support_floor_fits_the_data_density():
+    dense = np.array([100, 50, 5, 3, 1, 1, 0])
+    assert support_floor(dense, RankingConfig()) == 20  # 90 % of ratings sit on 50+: cap wins
+    sparse = np.array([10, 10, 10, 2, 2, 2, 2, 2, 0])
+    assert support_floor(sparse, RankingConfig()) == 2  # 90 % needs the movies with 2
+    assert support_floor(sparse, RankingConfig(support_share=0.7)) == 10
+    assert support_floor(sparse, RankingConfig(support_share=0)) == 10  # min_support, capped
+    assert support_floor(np.zeros(3, dtype=np.int64), RankingConfig()) == 20
+    with pytest.raises(ValueError, match="support_share"):
+        RankingConfig(support_share=1.5)
