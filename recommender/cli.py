@@ -6,8 +6,10 @@ import argparse
 import json
 import logging
 import sys
+from dataclasses import fields
 from pathlib import Path
 
+from recommender.config import ALSConfig, RankingConfig
 from recommender.data import Catalog, natural_title
 from recommender.datasets import fit_full, load_dataset, title_index
 from recommender.download import DatasetError
@@ -119,13 +121,27 @@ def cmd_fit(args: argparse.Namespace) -> None:
     _emit(args, payload, f"wrote {path} (fit {model.meta['fit_seconds']} s)")
 
 
+def configs_with(overrides: list[str]) -> tuple[ALSConfig, RankingConfig]:
+    """Default configs with NAME=VALUE overrides of their fields (each name in one of them)."""
+    changes: dict[type, dict[str, object]] = {ALSConfig: {}, RankingConfig: {}}
+    for item in overrides:
+        name, sep, value = item.partition("=")
+        owner = next((c for c in changes if name in {f.name for f in fields(c)}), None)
+        if not sep or owner is None:
+            raise ValueError(f"--set {item}: expected NAME=VALUE with a config field name")
+        kind = type(getattr(owner(), name))
+        changes[owner][name] = value if kind is str else kind(float(value))
+    return ALSConfig(**changes[ALSConfig]), RankingConfig(**changes[RankingConfig])
+
+
 def cmd_evaluate(args: argparse.Namespace) -> None:
     """RMSE/MAE and ranking quality on the canonical folds, or a seeded random 5-fold split."""
     from recommender.evaluate import evaluate
 
     ml = load_dataset(args.dataset, args.data_dir)
     folds = tuple(f.strip() for f in (args.folds or "").split(",") if f.strip()) or None
-    result = evaluate(ml, folds)
+    config, ranking = configs_with(args.set)
+    result = evaluate(ml, folds, config, ranking)
     lines = [f"{'fold':<5} {'rmse':>7} {'mae':>7} {'fit s':>7}"]
     for row in result["folds"]:  # type: ignore[attr-defined]
         lines.append(
@@ -145,6 +161,26 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         lines.append(
             f"{label:<23} hit rate@10 {r['hit_rate']:.3f}  precision@10 {r['precision']:.4f}  "
             f"genre agreement {r['genre_agreement']:.3f}"
+        )
+    _emit(args, result, "\n".join(lines))
+
+
+def cmd_evaluate_groups(args: argparse.Namespace) -> None:
+    """Group strategies and baselines on sampled groups of held-out users."""
+    from recommender.group_evaluation import evaluate_groups
+
+    ml = load_dataset(args.dataset, args.data_dir)
+    folds = tuple(f.strip() for f in (args.folds or "").split(",") if f.strip()) or None
+    config, ranking = configs_with(args.set)
+    result = evaluate_groups(ml, folds, args.groups, config=config, ranking=ranking)
+    head = f"{'size':>4} {'kind':<9} {'strategy':<23} {'NDCG mean':>16} {'NDCG min':>8} "
+    lines = [head + f"{'P@10 mean':>9} {'P@10 min':>8}"]
+    for row in result["groups"]:  # type: ignore[attr-defined]
+        ci = row["ci95"]
+        lines.append(
+            f"{row['size']:>4} {row['kind']:<9} {row['strategy']:<23} "
+            f"{row['ndcg_mean']:>8.4f} ±{ci['ndcg_mean']:.4f} {row['ndcg_min']:>8.4f} "
+            f"{row['precision_mean']:>9.4f} {row['precision_min']:>8.4f}"
         )
     _emit(args, result, "\n".join(lines))
 
@@ -188,7 +224,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="ml-100k folds such as u1,u2 or random5 (default: u1..u5 if present, else random5)",
     )
+    e.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override an ALSConfig or RankingConfig field, e.g. --set implicit_reg=1",
+    )
     e.set_defaults(func=cmd_evaluate)
+    g = sub.add_parser("evaluate-groups", help="group picks on sampled groups of test users")
+    g.add_argument("--folds", default=None, help="as for evaluate")
+    g.add_argument("--groups", type=int, default=60, help="groups per size, kind and fold")
+    g.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    g.set_defaults(func=cmd_evaluate_groups)
     r = sub.add_parser("recommend", help="top-N for a MovieLens user")
     r.add_argument("--user", type=int, required=True)
     r.add_argument("-n", type=int, default=10)

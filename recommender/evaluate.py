@@ -42,7 +42,7 @@ def error_metrics(model: ALSModel, test: Ratings) -> tuple[float, float]:
     return float(np.sqrt(np.mean(err**2))), float(np.mean(np.abs(err)))
 
 
-def _ranking_scores(
+def ranking_scores(
     top: np.ndarray, relevant: sp.csr_matrix, k: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-user precision@k and binary NDCG@k of top-k index lists against relevant sets."""
@@ -123,7 +123,7 @@ def ranking_metrics(
     pop_top = np.argsort(-pop_scores, axis=1, kind="stable")[:, :k]
     out = {}
     for name, top in zip(RANKERS, (model_top, pop_top), strict=True):
-        p, n = _ranking_scores(top, relevant, k)
+        p, n = ranking_scores(top, relevant, k)
         out[name] = {"precision": float(p.mean()), "ndcg": float(n.mean())}
         if genre_masks is not None:
             out[name].update(list_metrics(top, model.item_counts, genre_masks))

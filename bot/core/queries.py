@@ -17,7 +17,7 @@ from bot.store.backend import StoreBackend
 from bot.store.schema import Rating
 from recommender.data import Movie, natural_title
 from recommender.elicitation import Elicitor
-from recommender.model import GroupStrategy
+from recommender.groups import DEFAULT_STRATEGY, GroupStrategy
 from recommender.titles import Resolution, TitleMatch
 from recommender.vocab import Vocabulary
 
@@ -242,9 +242,14 @@ class Queries:
         return [(self.movie(m), c) for m, c in pairs]
 
     async def recommend_group(
-        self, members: list[int], n: int = 5, strategy: GroupStrategy = "least_misery"
+        self,
+        members: list[int],
+        n: int = 5,
+        strategy: GroupStrategy = DEFAULT_STRATEGY,
+        exclude: list[int] | None = None,
     ) -> tuple[list[GroupPick], list[int]]:
-        """Picks for members with ratings, plus the members who have none yet.
+        """Picks for members with ratings, plus the members who have none yet; `exclude`
+        (what the group watched, its last shortlist) is never offered.
 
         A group with one rater gets exactly that member's personal list.
         """
@@ -254,12 +259,15 @@ class Queries:
         missing = [u for u in people if u not in known]
         if not known:
             return [], missing
+        skip = set(exclude or [])
         if len(known) == 1:
-            personal, _ = await self.recommend(known[0], n)
+            personal, _ = await self.recommend(known[0], n + len(skip))
+            personal = [p for p in personal if p.movie.movie_id not in skip][:n]
             return [GroupPick(p.movie, p.stars, {known[0]: p.stars}) for p in personal], missing
         keys = [MemberKeys.key(u) for u in known]
         club = np.fromiter(self._models.club_movies, dtype=np.int64)
-        ids, _ = model.recommend_group(keys, n, strategy, vouched=club)  # the club's own films
+        banned = np.fromiter(skip, dtype=np.int64, count=len(skip))
+        ids, _ = model.recommend_group(keys, n, strategy, vouched=club, exclude=banned)
         group, member = model.predict_group(keys, ids, strategy)
         picks = [
             GroupPick(

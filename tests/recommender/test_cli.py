@@ -61,6 +61,33 @@ def test_evaluate_json_shape(run):
     assert doc["rmse_mean"] == pytest.approx(doc["folds"][0]["rmse"])
 
 
+def test_evaluate_takes_config_overrides(run):
+    code, doc = run(
+        "evaluate", "--folds", "u1", "--set", "implicit_reg=1", "--set", "min_support=5"
+    )
+    assert code == 0
+    assert doc["params"]["implicit_reg"] == 1.0 and doc["params"]["min_support"] == 5
+    code, _ = run("evaluate", "--folds", "u1", "--set", "no_such_field=1")
+    assert code == 2
+    code, _ = run("evaluate", "--folds", "u1", "--set", "implicit_reg")
+    assert code == 2
+
+
+def test_evaluate_groups_json_shape(run):
+    code, doc = run("evaluate-groups", "--folds", "u1", "--groups", "3")
+    assert code == 0
+    row = doc["groups"][0]
+    assert {"size", "kind", "strategy", "ndcg_mean", "ndcg_min", "precision_mean"} <= set(row)
+    assert {r["strategy"] for r in doc["groups"]} == {
+        "average-without-misery",
+        "least-misery",
+        "most-pleasure",
+        "average",
+        "popularity",
+        "merged",
+    }
+
+
 def test_evaluate_without_canonical_folds_has_the_same_shape(run, ml100k_dir: Path):
     write_latest_small(ml100k_dir / "ml-latest-small")
     code, canonical = run("evaluate", "--folds", "u1")

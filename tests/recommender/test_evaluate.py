@@ -9,12 +9,12 @@ import scipy.sparse as sp
 from recommender.evaluate import (
     RANDOM_SPLIT,
     SPLIT_SEED,
-    _ranking_scores,
     evaluate,
     genre_diversity,
     has_canonical_folds,
     list_metrics,
     random_folds,
+    ranking_scores,
     split_folds,
 )
 from recommender.movielens import load_movielens
@@ -23,7 +23,7 @@ from recommender.movielens import load_movielens
 def test_ranking_scores_by_hand():
     top = np.array([[0, 1, 2], [3, 4, 5]])
     relevant = sp.csr_matrix(np.array([[1, 0, 1, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1]]))
-    precision, ndcg = _ranking_scores(top, relevant, 3)
+    precision, ndcg = ranking_scores(top, relevant, 3)
     np.testing.assert_allclose(precision, [2 / 3, 0])
     dcg = 1 + 1 / np.log2(4)
     idcg = 1 + 1 / np.log2(3) + 1 / np.log2(4)

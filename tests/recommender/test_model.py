@@ -7,7 +7,8 @@ import pytest
 
 from recommender.config import ALSConfig, RankingConfig
 from recommender.data import Ratings
-from recommender.model import ALSModel, combine_group, support_floor, top_n
+from recommender.groups import GROUP_STRATEGIES, group_stars
+from recommender.model import ALSModel, support_floor, top_n
 from recommender.vocab import Vocabulary
 
 
@@ -170,18 +171,18 @@ class ModelContract:
         # the fair pick is at least as good for the unhappiest member as the average pick
         assert group[0] >= avg_member.min(axis=0)[0] - 1e-6
 
-    @pytest.mark.parametrize("strategy", ["least_misery", "average", "most_pleasure"])
+    @pytest.mark.parametrize("strategy", GROUP_STRATEGIES)
     def test_predict_group_agrees_with_recommend_group(self, model: ALSModel, strategy: str):
         ids, scores = model.recommend_group([2, 3, 4], n=8, strategy=strategy)  # type: ignore[arg-type]
-        assert np.all(np.diff(scores) <= 0)
+        assert 0 < len(ids) <= 8 and np.all(np.diff(scores) <= 1e-9)
         group, member = model.predict_group([2, 3, 4, 3], ids, strategy)  # type: ignore[arg-type]
         np.testing.assert_array_equal(member[1], model.predict(3, ids))
         assert member.shape == (3, len(ids))
-        np.testing.assert_allclose(group, combine_group(member, strategy), rtol=1e-6)  # type: ignore[arg-type]
-        # the rank score is the group's stars plus a small popularity tie-breaker
-        tie_breaker = scores - group
-        assert np.all(tie_breaker >= -1e-5)
-        assert np.all(tie_breaker <= 0.1 * model.ranking.popularity_weight + 1e-5)
+        np.testing.assert_allclose(group, group_stars(member, strategy), rtol=1e-6)  # type: ignore[arg-type]
+        rated = np.concatenate([model.rated_items(u) for u in (2, 3, 4)])
+        assert not np.isin(ids, rated).any()
+        excluded, _ = model.recommend_group([2, 3, 4], 8, strategy, exclude=ids[:3])  # type: ignore[arg-type]
+        assert not np.isin(ids[:3], excluded).any()
 
     def test_rated_count_and_preference_scores(self, model: ALSModel):
         assert model.rated_count(2) == len(model.rated_items(2)) == 24
@@ -277,15 +278,6 @@ def test_top_n_ranks_finite_scores_best_first():
     assert len(top_n(np.full(4, -np.inf), 2)) == 0
 
 
-def test_combine_group_applies_each_strategy():
-    member = np.array([[1.0, 5.0, 4.0], [3.0, 2.0, 4.0]])
-    np.testing.assert_array_equal(combine_group(member, "least_misery"), [1, 2, 4])
-    np.testing.assert_array_equal(combine_group(member, "average"), [2, 3.5, 4])
-    np.testing.assert_array_equal(combine_group(member, "most_pleasure"), [3, 5, 4])
-    with pytest.raises(ValueError, match="strategy"):
-        combine_group(member, "dictator")  # type: ignore[arg-type]
-
-
 def test_support_floor_fits_the_data_density():
     dense = np.array([100, 50, 5, 3, 1, 1, 0])
     assert support_floor(dense, RankingConfig()) == 20  # 90 % of ratings sit on 50+: cap wins
@@ -296,3 +288,14 @@ def test_support_floor_fits_the_data_density():
     assert support_floor(np.zeros(3, dtype=np.int64), RankingConfig()) == 20
     with pytest.raises(ValueError, match="support_share"):
         RankingConfig(support_share=1.5)
+
+
+def test_shown_stars_bend_below_the_top_and_keep_the_order():
+    model = ALSModel.fit(taste_fixture(), ALSConfig(factors=2, iterations=2))
+    knee = model.ranking.shown_knee
+    raw = np.array([0.2, 1.0, 3.5, knee, 4.6, 5.0, 5.5, 7.0])
+    shown = model.shown_stars(raw)
+    low = model.rating_range[0]
+    np.testing.assert_allclose(shown[:4], [low, max(low, 1.0), 3.5, knee])  # floor clipped
+    assert np.all(np.diff(shown[1:]) > 0)  # above the floor, strictly increasing
+    assert shown[-1] < model.ranking.shown_ceiling <= 5.0
