@@ -22,11 +22,12 @@ from recommender.titles import Resolution, TitleMatch
 from recommender.vocab import Vocabulary
 
 LIKED_STARS = 3.5
-# A reason must be a liked movie this close to the pick (`similar_items` score). On ML-100K
-# it keeps Empire → Return of the Jedi (0.93) and Fargo → Pulp Fiction (0.63) and drops
-# Dumb & Dumber → One Flew Over the Cuckoo's Nest (0.30), Bram Stoker's Dracula → Star Wars
-# (0.41) and Sleepless in Seattle → Star Wars (0.49); 1 % of movie pairs score above it.
-REASON_SIMILARITY = 0.53
+# A reason must be a liked movie among the pick's REASON_RANK most similar movies (its
+# "more like this" list). On ML-100K that keeps Empire → Return of the Jedi (2nd), Fargo →
+# Pulp Fiction (16th), Alien → Jaws (2nd) and drops Alien → Pulp Fiction (46th), Dumb &
+# Dumber → One Flew Over the Cuckoo's Nest and Sleepless in Seattle → Star Wars (neither
+# in the top 50); an absolute similarity cut let popular pairs through.
+REASON_RANK = 20
 
 
 @dataclass(frozen=True)
@@ -193,12 +194,10 @@ class Queries:
         none is genuinely close: a contrived reason is worse than none."""
         if not liked:
             return None
-        ids = np.fromiter(liked, dtype=np.int64, count=len(liked))
-        sims = self._models.model.item_similarities(movie_id, ids)
-        best = int(np.argmax(sims))
-        if sims[best] < REASON_SIMILARITY:
+        close, _ = self._models.model.similar_items(movie_id, REASON_RANK)
+        closest = next((int(m) for m in close.tolist() if int(m) in liked), None)
+        if closest is None:
             return None
-        closest = int(ids[best])
         return f"because you rated {self.movie(closest).display} {liked[closest]:g}★"
 
     async def onboarding_next(self, member: int, recent: list[int]) -> Movie | None:

@@ -60,7 +60,7 @@ def similar_embed(movie: Movie, rows: list[tuple[Movie, float]]) -> discord.Embe
     lines = [f"`{k:>2}.` {movie_line(m)} — {s:.2f}" for k, (m, s) in enumerate(rows, 1)]
     embed = discord.Embed(title=clip(f"More like {movie.display}", TITLE), colour=COLOR)
     embed.description = clip("\n".join(lines) or "No similar movies found.", DESCRIPTION)
-    embed.set_footer(text="Similarity: cosine of the movies' taste profiles (1 = identical)")
+    embed.set_footer(text="Similarity: shared fans, taste and genres (higher = closer)")
     return embed
 
 
