@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.core.card_sessions import CardSessions
 from bot.core.club_movies import ClubMovies
+from bot.core.history import HistoryImports
 from bot.core.model_server import FitRunner, ModelServer
 from bot.core.movie_nights import MovieNights
 from bot.core.movie_pages import MoviePages
@@ -26,6 +27,7 @@ class Services:
     nights: MovieNights
     pages: MoviePages
     clubs: ClubMovies
+    history: HistoryImports
 
     @classmethod
     def build(
@@ -34,14 +36,17 @@ class Services:
         """Every service over the same store and model server."""
         models = ModelServer(settings, store, runner)
         pages = MoviePages(settings, models)
+        ratings = RatingsService(store, models)
+        clubs = ClubMovies(store, models, pages)
         return cls(
             models=models,
-            ratings=RatingsService(store, models),
+            ratings=ratings,
             queries=Queries(store, models),
             cards=CardSessions(store),
             nights=MovieNights(store),
             pages=pages,
-            clubs=ClubMovies(store, models, pages),
+            clubs=clubs,
+            history=HistoryImports(store, models, ratings, clubs),
         )
 
     async def start(self, periodic: bool = True) -> None:

@@ -2,9 +2,9 @@
 
 One transaction: ratings, skips and list entries of matched movies move to their new ids
 (when two old movies map to one new movie, the member's latest rating wins); every rated,
-skipped or listed movie without a match becomes a club movie with its old title and genres, and its ratings move
-there, so nothing is lost. Card walks are reset, open polls are closed, and the database is
-bound to the new dataset. Run it with the bot stopped.
+skipped or listed movie without a match becomes a club movie with its old title and genres,
+and its ratings move there, so nothing is lost. Card walks are reset, open polls are closed,
+and the database is bound to the new dataset. Run it with the bot stopped.
 """
 
 from __future__ import annotations

@@ -277,14 +277,16 @@ async def test_attachment_options_are_served_to_the_bot_and_its_files_come_back(
     assert "(attachment: loud-notes.csv)" in render_message(reply.message.data)
     with pytest.raises(OptionError, match="uploads at most"):
         await emu.slash(
-            "shout", {"file": Upload("big.bin", b"x" * (emu.attachment_size_limit + 1))},
-            user_id=ALICE, guild_id=GUILD_ID,
+            "shout",
+            {"file": Upload("big.bin", b"x" * (emu.attachment_size_limit + 1))},
+            user_id=ALICE,
+            guild_id=GUILD_ID,
         )
     with pytest.raises(OptionError, match="attach a file"):
         await emu.slash("shout", {"file": "notes.csv"}, user_id=ALICE, guild_id=GUILD_ID)
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"{emu.state.base_url}/attachments/1/nothing.csv") as missing:
-            assert missing.status == 404
+    url = f"{emu.state.base_url}/attachments/1/nothing.csv"
+    async with aiohttp.ClientSession() as http, http.get(url) as missing:
+        assert missing.status == 404
     assert emu.violations == [] and emu.unknown_routes == []
 
 

@@ -64,9 +64,7 @@ async def test_unknown_lists_and_sources_are_refused_by_code_and_by_the_database
         await store.lists.add(ALICE, "watchlist", 1, source="robot")
     conn = sqlite3.connect(store.path)
     with pytest.raises(sqlite3.IntegrityError):
-        conn.execute(
-            "INSERT INTO member_lists VALUES (?, 'favourites', 1, 'button', 0)", (ALICE,)
-        )
+        conn.execute("INSERT INTO member_lists VALUES (?, 'favourites', 1, 'button', 0)", (ALICE,))
     conn.close()
 
 
