@@ -253,8 +253,6 @@ def _parse_csv(where: str, text: str) -> list[dict[str, str]]:
         raise HistoryFileError(
             f"{where} isn't a readable CSV (line {reader.line_num}: {exc})."
         ) from None
-    if not rows:
-        raise HistoryFileError(f"{where} has column names but no rows: there is nothing in it.")
     rows.insert(0, {c: c for c in columns})  # the header, for recognising the format
     return rows
 
@@ -262,6 +260,9 @@ def _parse_csv(where: str, text: str) -> list[dict[str, str]]:
 # --------------------------------------------------------------------------- formats
 def _combine(tables: list[tuple[str, str, list[dict[str, str]]]], zipped: str = "") -> HistoryFile:
     """Recognise each CSV's format and turn its rows into history rows."""
+    if all(len(table) == 1 for _, _, table in tables):
+        where = zipped or tables[0][1]
+        raise HistoryFileError(f"{where} has column names but no rows: there is nothing in it.")
     rows: list[HistoryRow] = []
     skipped: Counter[str] = Counter()
     sources: list[Source] = []

@@ -29,6 +29,7 @@ EXTENSIONS = (
     "bot.discord.cogs.onboarding",
     "bot.discord.cogs.chat",
     "bot.discord.cogs.movienight",
+    "bot.discord.cogs.history",
 )
 # Buttons that survive restarts: all their state is in the custom id (and the store).
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[discord.ui.Button]], ...] = (
