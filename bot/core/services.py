@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.core.card_sessions import CardSessions
 from bot.core.club_movies import ClubMovies
 from bot.core.history import HistoryImports
+from bot.core.member_lists import MemberLists
 from bot.core.model_server import FitRunner, ModelServer
 from bot.core.movie_nights import MovieNights
 from bot.core.movie_pages import MoviePages
@@ -28,6 +29,7 @@ class Services:
     pages: MoviePages
     clubs: ClubMovies
     history: HistoryImports
+    lists: MemberLists
 
     @classmethod
     def build(
@@ -47,6 +49,7 @@ class Services:
             pages=pages,
             clubs=clubs,
             history=HistoryImports(store, models, ratings, clubs),
+            lists=MemberLists(store, models),
         )
 
     async def start(self, periodic: bool = True) -> None:
