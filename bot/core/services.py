@@ -13,6 +13,7 @@ from bot.core.movie_nights import MovieNights
 from bot.core.movie_pages import MoviePages
 from bot.core.queries import Queries
 from bot.core.ratings import RatingsService
+from bot.core.taste import TasteMatches
 from bot.settings import Settings
 from bot.store.backend import StoreBackend
 
@@ -30,6 +31,7 @@ class Services:
     clubs: ClubMovies
     history: HistoryImports
     lists: MemberLists
+    taste: TasteMatches
 
     @classmethod
     def build(
@@ -50,6 +52,7 @@ class Services:
             clubs=clubs,
             history=HistoryImports(store, models, ratings, clubs),
             lists=MemberLists(store, models),
+            taste=TasteMatches(store, models),
         )
 
     async def start(self, periodic: bool = True) -> None:

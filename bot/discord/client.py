@@ -33,6 +33,7 @@ EXTENSIONS = (
     "bot.discord.cogs.movienight",
     "bot.discord.cogs.history",
     "bot.discord.cogs.lists",
+    "bot.discord.cogs.taste",
 )
 # Buttons that survive restarts: all their state is in the custom id (and the store).
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (

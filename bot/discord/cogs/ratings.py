@@ -162,7 +162,7 @@ class Ratings(commands.Cog):
     @app_commands.command(name="forgetme")
     @app_commands.checks.cooldown(3, 60.0, key=per_user)
     async def forgetme(self, interaction: Interaction) -> None:
-        """Delete everything the bot knows about you: ratings, skips, votes."""
+        """Delete everything the bot knows about you: ratings, lists, votes, settings."""
         text, view = await forget_question(self.ratings, self.queries, interaction.user.id)
         await interaction.response.send_message(text, view=view, ephemeral=True)
 
