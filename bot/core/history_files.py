@@ -93,7 +93,8 @@ class HistoryFile:
     """What an upload holds: the rows we can use and what we skipped (reason -> count)."""
 
     source: Source
-    files: tuple[str, ...]
+    upload: str  # the uploaded file's name, as shown to the member
+    files: tuple[str, ...]  # the CSVs read inside a zip (empty for a CSV upload)
     rows: tuple[HistoryRow, ...]
     skipped: dict[str, int] = field(default_factory=dict)
 
@@ -293,8 +294,9 @@ def _combine(tables: list[tuple[str, str, list[dict[str, str]]]], zipped: str = 
     if not rows:
         reasons = "; ".join(f"{n} {why}" for why, n in skipped.items()) or "no rows"
         raise HistoryFileError(f"I found no movies I can use in it ({reasons}).")
-    files = tuple(where for _, where, _ in tables)
-    return HistoryFile(sources[0], files, tuple(rows), dict(skipped))
+    files = tuple(name for name, _, _ in tables) if zipped else ()
+    upload = zipped or tables[0][1]
+    return HistoryFile(sources[0], upload, files, tuple(rows), dict(skipped))
 
 
 def _letterboxd(

@@ -76,9 +76,13 @@ class MemberLists:
         return await self._store.lists.lists_with(member, movie)
 
     async def counts(self, member: int) -> dict[str, int]:
-        """How many movies each list of a member's holds (every list, zero when empty)."""
+        """How many movies each list of a member's holds, as `entries` shows them (every list,
+        zero when empty)."""
         found = await self._store.lists.counts(member)
-        return {name: found.get(name, 0) for name in LISTS}
+        out = {name: found.get(name, 0) for name in LISTS}
+        if out["seen"]:
+            out["seen"] = len(await self.entries(member, "seen"))
+        return out
 
     # ------------------------------------------------------------ movie nights
     async def not_interested(self, members: Iterable[int]) -> set[int]:

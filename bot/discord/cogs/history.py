@@ -33,7 +33,8 @@ def summary_embed(plan: ImportPlan, covers: str) -> discord.Embed:
     """What an import would do, before anything is saved."""
     file = plan.file
     counts = plan.counts()
-    lines = [f"Read {', '.join(file.files)}: {plural(len(file.rows), 'row')}."]
+    inside = f" ({', '.join(file.files)})" if file.files else ""
+    lines = [f"Read {file.upload}{inside}: {plural(len(file.rows), 'row')}."]
     rated = f"✅ **{plural(counts['new'], 'new rating')}**"
     extra = []
     if counts["changed"]:
@@ -190,6 +191,9 @@ class ImportView(OwnedView):
         ahead = self._button("▶", discord.ButtonStyle.secondary, "imp:next", self._next, nav)
         ahead.disabled = page >= pages - 1
         self._button("Back to summary", discord.ButtonStyle.success, "imp:back", self._back, nav)
+        if pages > 1:
+            every = f"Accept all {len(self.plan.unsure)}"
+            self._button(every, discord.ButtonStyle.secondary, "imp:every", self._every, nav)
 
     async def _redraw(self, interaction: Interaction) -> None:
         self.show()
@@ -199,7 +203,7 @@ class ImportView(OwnedView):
     async def _import(self, interaction: Interaction) -> None:
         """Save what the summary shows, in one transaction."""
         self.stop()
-        await interaction.response.edit_message(content="Importing…", embed=self.embed, view=None)
+        await interaction.response.defer()  # the button shows it is working meanwhile
         history = interaction.client.services.history
         result = await history.commit(self.plan)
         text = result_text(self.plan.file.source, result)
@@ -230,6 +234,11 @@ class ImportView(OwnedView):
     async def _all(self, interaction: Interaction) -> None:
         page = self.page or 0
         for item in self.plan.unsure[page * REVIEW_PAGE : (page + 1) * REVIEW_PAGE]:
+            item.choice = item.choice or 0
+        await self._redraw(interaction)
+
+    async def _every(self, interaction: Interaction) -> None:
+        for item in self.plan.unsure:
             item.choice = item.choice or 0
         await self._redraw(interaction)
 

@@ -11,6 +11,7 @@ from bot.discord.checks import per_user
 from bot.discord.client import MovieBot
 from bot.discord.interaction import Interaction
 from bot.discord.lists import ListPager
+from bot.discord.members import member_name
 from bot.discord.movie_option import MovieArg, with_movie
 from recommender.data import Movie
 
@@ -73,16 +74,13 @@ class Lists(commands.Cog):
         async def add(inter: Interaction, film: Movie) -> None:
             fresh = await self.lists.add_to_server_list(guild, film.movie_id, inter.user.id)
             shown = escape(film.display)
+            who = escape(inter.user.display_name)
             text = (
-                f"{inter.user.mention} added **{shown}** to the server's list."
+                f"**{who}** added **{shown}** to the server's list."
                 if fresh
                 else f"**{shown}** is already on the server's list."
             )
-            await inter.response.send_message(
-                text,
-                ephemeral=not fresh,
-                allowed_mentions=discord.AllowedMentions.none(),
-            )
+            await inter.response.send_message(text, ephemeral=not fresh)
 
         await with_movie(interaction, movie, add)
 
@@ -112,13 +110,14 @@ class Lists(commands.Cog):
     @app_commands.checks.cooldown(5, 10.0, key=per_user)
     async def server_show(self, interaction: Interaction) -> None:
         """The server's list, with who added each movie."""
+        await interaction.response.defer(thinking=True)  # names may be asked of Discord
         guild = interaction.guild
         entries = await self.lists.server_list(interaction.guild_id or 0)
         names: dict[int, str] = {}
         for entry in entries:
-            if entry.added_by is not None and entry.added_by not in names:
-                member = guild.get_member(entry.added_by) if guild else None
-                names[entry.added_by] = member.display_name if member else f"<@{entry.added_by}>"
+            if guild is not None and entry.added_by is not None and entry.added_by not in names:
+                name = await member_name(guild, entry.added_by)
+                names[entry.added_by] = name or "a former member"
 
         async def remove(inter: Interaction, entry: Listed) -> str:
             await self.lists.remove_from_server_list(inter.guild_id or 0, entry.movie.movie_id)
@@ -134,7 +133,7 @@ class Lists(commands.Cog):
             names={k: escape(v) for k, v in names.items()} or {0: "a former member"},
             empty="The server's list is empty. `/serverlist add` puts a movie on it.",
         )
-        await interaction.response.send_message(embed=pager.embed, view=pager)
+        await interaction.edit_original_response(embed=pager.embed, view=pager)
 
 
 async def setup(bot: MovieBot) -> None:

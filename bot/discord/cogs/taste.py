@@ -13,6 +13,7 @@ from bot.core.taste import MIN_RATINGS, Match, Neighbour, NoMatch
 from bot.discord.checks import per_user
 from bot.discord.client import MovieBot
 from bot.discord.interaction import Interaction
+from bot.discord.members import member_name
 from bot.discord.render import COLOR, predicted, stars_text
 from bot.discord.text import clip, plural
 from recommender.taste import MIN_SHARED
@@ -141,7 +142,7 @@ class Taste(commands.Cog):
             return
         here: list[tuple[Neighbour, str]] = []
         for neighbour in found[:MEMBER_CHECKS]:
-            name = await self._member_name(guild, neighbour.member)
+            name = await member_name(guild, neighbour.member)
             if name is not None:
                 here.append((neighbour, name))
             if len(here) >= SHOWN_MATCHES:
@@ -163,20 +164,6 @@ class Taste(commands.Cog):
         embed.description = "\n".join(lines) + "\n\n`/tastematch member:@name` tells you more."
         embed.set_footer(text=f"Members who rated at least {MIN_RATINGS} movies. {HOW}")
         await interaction.edit_original_response(embed=embed)
-
-    @staticmethod
-    async def _member_name(guild: discord.Guild, user_id: int) -> str | None:
-        """A member's display name if they are in this server, else None."""
-        member = guild.get_member(user_id)
-        if member is None:
-            try:
-                member = await guild.fetch_member(user_id)
-            except discord.NotFound:
-                return None
-            except discord.HTTPException:
-                log.info("could not look up a member of guild %s", guild.id)
-                return None
-        return member.display_name
 
     @app_commands.command(name="privacy")
     @app_commands.checks.cooldown(5, 30.0, key=per_user)

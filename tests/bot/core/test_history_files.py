@@ -38,7 +38,8 @@ def test_letterboxd_zip_reads_ratings_diary_watched_and_watchlist_and_nothing_el
     )
     found = read_history("letterboxd-cinephile-2024-05-01-12-00-utc.zip", data)
     assert found.source == "Letterboxd"
-    assert [f.split(" › ")[1] for f in found.files] == [
+    assert found.upload == "`letterboxd-cinephile-2024-05-01-12-00-utc.zip`"
+    assert list(found.files) == [
         "ratings.csv",
         "diary.csv",
         "watched.csv",

@@ -47,10 +47,7 @@ def description(message: Message) -> str:
 async def press(harness: Harness, message: Message, label: str, user: int) -> Message:
     """Click a button and return the message as it is once the bot answered."""
     inter = await harness.click(message, label, user)
-    await inter.response(10)
-    await harness.emu.wait_until(
-        lambda: "Importing…" not in harness.emu.message(message).content, 10, "the import"
-    )
+    await inter.final(30)
     return harness.emu.message(message)
 
 
@@ -68,7 +65,7 @@ async def test_letterboxd_zip_summary_review_confirm_then_myratings_and_model(ha
     assert summary.ephemeral, summary
     text = description(summary)
     assert text, summary
-    assert "Read `letterboxd-cinephile-2024.zip` › ratings.csv" in text
+    assert "Read `letterboxd-cinephile-2024.zip` (ratings.csv, diary.csv, watched.csv, " in text
     assert "✅ **2 new ratings**" in text
     assert "**1** seen · **1** on your watchlist" in text
     assert "❓ **1 unsure** (0 accepted)" in text
@@ -305,3 +302,29 @@ async def test_export_with_nothing_says_so(harness: Harness):
     reply = await harness.run("export", harness.new_member("blank"))
     assert reply.content.startswith("You have nothing to export yet")
     assert reply.attachments == []
+
+
+async def test_many_unsure_matches_page_and_can_all_be_accepted(harness: Harness):
+    user = harness.new_member("typos")
+    typos = [(f"Filer Film {k}", 1990 + k, 3.5) for k in range(6)]  # "Filler Film k"
+    summary = await upload(harness, user, "ratings.csv", lb_ratings(typos))
+    assert "❓ **6 unsure** (0 accepted)" in description(summary)
+    review = await press(harness, summary, "Review 6 unsure", user)
+    assert review.embeds[0]["title"] == "Unsure matches · page 1/2"
+    assert [b.label for b in review.buttons][-5:] == [
+        "◀",
+        "Accept this page",
+        "▶",
+        "Back to summary",
+        "Accept all 6",
+    ]
+    second = await press(harness, review, "▶", user)
+    assert second.embeds[0]["title"] == "Unsure matches · page 2/2"
+    everything = await press(harness, second, "Accept all 6", user)
+    assert description(everything).count("(✅ import)") == 2
+    back = await press(harness, everything, "Back to summary", user)
+    assert "❓ **6 unsure** (6 accepted)" in description(back)
+    done = await press(harness, back, "Import 6", user)
+    assert "6 new ratings" in done.content
+    stored = {r.movie_id for r in await harness.store.ratings.user_ratings(user)}
+    assert stored == set(range(100, 106))

@@ -115,14 +115,18 @@ async def test_closest_matches_list_only_members_here_who_take_part(
 async def test_server_list_shows_who_added_what(harness: Harness, people: dict[str, int]):
     p = await club(harness, people)
     added = await harness.run("serverlist add", p["ann"], movie="m:6")
-    assert not added.ephemeral and "added **Alien (1979)** to the server's list" in added.content
+    assert not added.ephemeral
+    assert added.content == "**ann** added **Alien (1979)** to the server's list."
     twice = await harness.run("serverlist add", p["bea"], movie="m:6")
     assert twice.ephemeral and twice.content == "**Alien (1979)** is already on the server's list."
     await harness.run("serverlist add", p["bea"], movie="m:16")
     shown = await harness.run("serverlist show", p["cid"])
     lines = shown.embeds[0]["description"].splitlines()
-    assert lines[0].startswith("` 1.` **Alien (1979)** · added by ")
-    assert lines[1].startswith("` 2.` **Heat (1995)** · added by ")
+    assert lines == [
+        "` 1.` **Alien (1979)** · added by ann",
+        "` 2.` **Heat (1995)** · added by bea",
+    ]
+    assert not shown.ephemeral
     assert shown.embeds[0]["footer"]["text"].startswith("2 movies")
     removed = await harness.run("serverlist remove", p["cid"], movie="m:6")
     assert removed.content == "Took **Alien (1979)** off the server's list."
