@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from bot.core.club_movies import ClubMovies
 from bot.core.history_files import HistoryFile, HistoryRow, read_history
+from bot.core.member_lists import LEAVES
 from bot.core.model_server import ModelServer
 from bot.core.ratings import ImportResult, RatingsService
 from bot.store.backend import StoreBackend
@@ -31,6 +32,7 @@ _ALIASES = re.compile(r"\s*\([^()]*\)\s*$")
 _TT = re.compile(r"/title/(tt\d+)")
 EXPORT_COLUMNS = ("Title", "Year", "tmdbID", "imdbID", "Rating10", "WatchedDate")
 LIST_COLUMNS = ("Title", "Year", "tmdbID", "imdbID")
+LIST_ORDER = ("watchlist", "not_interested", "seen")  # later ones win where lists exclude
 LIST_FILES = (("watchlist", "watchlist.csv"), ("not_interested", "not-interested.csv"))
 
 
@@ -215,11 +217,17 @@ class HistoryImports:
             ):
                 kinds = () if row.list == "ratings" else (row.list,)
                 new_movies.append(NewClubMovie(title, genres, row.stars, kinds))
+        lists = plan.final_lists()
         entries = tuple(
-            (name, movie) for name, ids in plan.final_lists().items() for movie in sorted(ids)
+            (name, movie) for name in LIST_ORDER for movie in sorted(lists.get(name, ()))
         )
         batch = HistoryBatch(
-            plan.member, plan.final_ratings(), entries, tuple(new_movies), plan.overwrite
+            plan.member,
+            plan.final_ratings(),
+            entries,
+            tuple(new_movies),
+            plan.overwrite,
+            LEAVES,
         )
         result = await self._ratings.import_history(batch)
         plan.done = True

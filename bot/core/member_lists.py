@@ -16,8 +16,8 @@ from bot.store.backend import StoreBackend
 from bot.store.schema import LISTS, ServerListEntry
 from recommender.data import Movie
 
-# Lists that a movie leaves when it goes on another one.
-_LEAVES = {
+# Lists that a movie leaves when it goes on another one (imports follow it too).
+LEAVES: dict[str, tuple[str, ...]] = {
     "watchlist": ("not_interested",),
     "not_interested": ("watchlist",),
     "seen": ("watchlist",),
@@ -45,7 +45,7 @@ class MemberLists:
         """Put a movie on one of a member's lists; False if it was there already."""
         movie = self._models.catalog.canonical(int(movie_id))
         self._models.catalog.row(movie)  # ValueError for a movie the catalog lacks
-        return await self._store.lists.add(member, name, movie, source, _LEAVES.get(name, ()))
+        return await self._store.lists.add(member, name, movie, source, LEAVES.get(name, ()))
 
     async def remove(self, member: int, name: str, movie_id: int) -> bool:
         """Take a movie off one of a member's lists; False if it was not there."""

@@ -75,22 +75,21 @@ class HistoryRepository:
                 writes.append((user, movie_id, stars, IMPORT_SOURCE, now, now))
             if writes:
                 await conn.executemany(UPSERT_RATING, writes)
-            before = await _list_rows(conn, user)
-            await conn.executemany(
-                "INSERT OR IGNORE INTO member_lists (user_id, list, movie_id, source, created_at) "
-                "VALUES (?, ?, ?, 'import', ?)",
-                [(user, kind, movie_id, now) for kind, movie_id in entries],
-            )
-            listed = await _list_rows(conn, user) - before
+            listed = 0
+            for kind in dict.fromkeys(k for k, _ in entries):  # in the order the batch gives
+                movies = [m for k, m in entries if k == kind]
+                for other in batch.leaving.get(kind, ()):
+                    await conn.executemany(
+                        "DELETE FROM member_lists WHERE user_id = ? AND list = ? AND movie_id = ?",
+                        [(user, other, m) for m in movies],
+                    )
+                cursor = await conn.executemany(
+                    "INSERT OR IGNORE INTO member_lists (user_id, list, movie_id, source, "
+                    "created_at) VALUES (?, ?, ?, 'import', ?)",
+                    [(user, kind, m, now) for m in movies],
+                )
+                listed += max(cursor.rowcount, 0)
             written = HistoryWritten(added, updated, unchanged, kept, listed, tuple(created))
             return written, written.changed
 
         return await self._db.submit(op)
-
-
-async def _list_rows(conn: aiosqlite.Connection, user: int) -> int:
-    """How many list entries a member has (inside the transaction)."""
-    rows = list(
-        await conn.execute_fetchall("SELECT count(*) FROM member_lists WHERE user_id = ?", (user,))
-    )
-    return int(rows[0][0])

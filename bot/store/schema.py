@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import aiosqlite
@@ -332,13 +332,15 @@ class HistoryBatch:
 
     `ratings` maps movie ids to stars; ratings the member gave in Discord (any source but
     "import") are kept unless `overwrite` is set. Stars equal to the stored ones change nothing.
+    A movie put on a list leaves the lists `leaving` names for it (the lists service's rule).
     """
 
     user_id: int
     ratings: dict[int, float]
-    lists: tuple[tuple[str, int], ...] = ()  # (list, movie id)
+    lists: tuple[tuple[str, int], ...] = ()  # (list, movie id), applied in this order
     new_movies: tuple[NewClubMovie, ...] = ()
     overwrite: bool = False
+    leaving: dict[str, tuple[str, ...]] = field(default_factory=dict)  # list -> lists it clears
 
 
 @dataclass(frozen=True, slots=True)

@@ -191,3 +191,15 @@ async def test_merging_and_removing_club_movies_carry_list_entries_along(store: 
     await store.club_movies.remove(movie)
     assert await store.lists.movies(ALICE, "watchlist") == set()
     assert await store.server_lists.entries(GUILD) == []
+
+
+async def test_history_list_entries_follow_the_leaving_rule_in_batch_order(store: Store):
+    await store.lists.add(ALICE, "not_interested", 5)
+    leaving = {"watchlist": ("not_interested",), "seen": ("watchlist",)}
+    batch = HistoryBatch(
+        ALICE, {}, lists=(("watchlist", 5), ("watchlist", 6), ("seen", 6)), leaving=leaving
+    )
+    written = await store.history.apply(batch)
+    assert written.listed == 3
+    assert await store.lists.lists_with(ALICE, 5) == {"watchlist"}
+    assert await store.lists.lists_with(ALICE, 6) == {"seen"}
