@@ -156,7 +156,9 @@ class HistoryImports:
             known = self._matcher = HistoryMatcher(catalog, titles)
         return known
 
-    async def plan(self, member: int, file: HistoryFile, progress: Progress | None = None):
+    async def plan(
+        self, member: int, file: HistoryFile, progress: Progress | None = None
+    ) -> ImportPlan:
         """Match every row and compare with what the member has; saves nothing."""
         matcher = await asyncio.to_thread(self.matcher)
         catalog = self._models.catalog

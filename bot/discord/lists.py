@@ -267,9 +267,10 @@ class ListPager(OwnedView):
         names: dict[int, str] | None = None,
         empty: str = "Nothing here yet.",
     ) -> None:
+        """`names` (member id -> name) shows who added each movie instead of when."""
         super().__init__(owner_id, timeout=600)
         self.title, self.entries, self.remove = title, entries, remove
-        self.placeholder, self.footer, self.names = placeholder, footer, names or {}
+        self.placeholder, self.footer, self.names = placeholder, footer, names
         self.empty = empty
         self.page = 0
         self.refresh()
@@ -288,7 +289,7 @@ class ListPager(OwnedView):
         lines = []
         for k, entry in enumerate(self._shown(), start=self.page * PAGE_SIZE + 1):
             line = f"`{k:>2}.` **{discord.utils.escape_markdown(entry.movie.display)}**"
-            if self.names or entry.added_by is not None:
+            if self.names is not None:
                 who = self.names.get(entry.added_by or 0, "a former member")
                 line += f" · added by {who}"
             else:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.history import ImportPlan, Unsure
+from bot.core.history import ImportPlan, Progress, Unsure
 from bot.core.history_files import LIMITS_TEXT, HistoryFileError, check_upload_size
 from bot.core.ratings import ImportResult
 from bot.discord.checks import per_user
@@ -26,6 +27,7 @@ PROGRESS_ROWS = 2_000  # files this long get a progress message while they are m
 PROGRESS_EVERY = 1.0  # seconds between progress edits
 REVIEW_PAGE = 4  # unsure rows per review page (one button row each, plus navigation)
 SHOWN_UNKNOWN = 5
+Action = Callable[[Interaction], Awaitable[None]]
 LIST_WORDS = {"seen": "seen", "watchlist": "on your watchlist", "not_interested": "not interested"}
 
 
@@ -139,7 +141,10 @@ class ImportView(OwnedView):
             return summary_embed(self.plan, self.covers)
         return review_embed(self.plan, self.page)
 
-    def _button(self, label: str, style: discord.ButtonStyle, custom_id: str, action, row: int):
+    def _button(
+        self, label: str, style: discord.ButtonStyle, custom_id: str, action: Action, row: int
+    ) -> discord.ui.Button:
+        """Add a button calling `action` on a given row."""
         button: discord.ui.Button = discord.ui.Button(
             label=clip(label, 80), style=style, custom_id=custom_id, row=row
         )
@@ -250,7 +255,7 @@ class ImportView(OwnedView):
         self.plan.add_unknown = not self.plan.add_unknown
         await self._redraw(interaction)
 
-    def _toggle(self, item: Unsure):
+    def _toggle(self, item: Unsure) -> Action:
         async def toggle(interaction: Interaction) -> None:
             """Skipped → first guess → next guess … → skipped."""
             if item.choice is None:
@@ -310,7 +315,7 @@ class History(commands.Cog):
         await interaction.edit_original_response(content=None, embed=view.embed, view=view)
 
     @staticmethod
-    def _progress(interaction: Interaction):
+    def _progress(interaction: Interaction) -> Progress:
         last = time.monotonic()
 
         async def progress(done: int, total: int) -> None:

@@ -130,7 +130,7 @@ class Lists(commands.Cog):
             remove,
             "Take a movie off the server's list…",
             SERVER_FOOTER,
-            names={k: escape(v) for k, v in names.items()} or {0: "a former member"},
+            names={k: escape(v) for k, v in names.items()},
             empty="The server's list is empty. `/serverlist add` puts a movie on it.",
         )
         await interaction.edit_original_response(embed=pager.embed, view=pager)
