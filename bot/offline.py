@@ -14,12 +14,14 @@ import shlex
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from bot.app import emulator_settings, running_bot
 from bot.emulator import DiscordEmulator, FeedItem, Interaction, Message, render_message
 from bot.emulator.messages import Button, Select
 from bot.emulator.options import (
+    ATTACHMENT,
     BOOLEAN,
     CHANNEL,
     GROUP,
@@ -30,6 +32,7 @@ from bot.emulator.options import (
     STRING,
     SUBCOMMAND,
     USER,
+    Upload,
 )
 from bot.emulator.state import CHANNEL_DM, FLAG_LOADING
 from bot.settings import Settings
@@ -224,6 +227,7 @@ def _usage(option: Command) -> str:
             CHANNEL: "channel",
             ROLE: "role",
             MENTIONABLE: "member or role",
+            ATTACHMENT: "path of a file",
         }.get(kind, "value")
     text = f"{option['name']}:<{shape}>"
     return text if option.get("required") else f"[{text}]"
@@ -236,12 +240,19 @@ class Console:
     """Runs console lines as a member and writes everything the bot shows, as it arrives."""
 
     def __init__(
-        self, emu: DiscordEmulator, write: Callable[[str], None], data: Sequence[str] = ()
+        self,
+        emu: DiscordEmulator,
+        write: Callable[[str], None],
+        data: Sequence[str] = (),
+        files: Path | None = None,
     ) -> None:
-        """Watch the bot's messages from now on; `data` says where offline data lives."""
+        """Watch the bot's messages from now on; `data` says where offline data lives, files
+        the bot sends are saved in `files`."""
         self.emu = emu
         self.write = write
         self.data = list(data)
+        self.files = files
+        self._saved: set[str] = set()
         self.user = USERS["you"]
         self.last: Message | None = None  # the latest shown message with buttons or menus
         self.feed = emu.feed()
@@ -298,11 +309,24 @@ class Console:
             self.write(head + "\n" + "\n".join(f"  {line}" for line in body.splitlines()))
         else:
             self.write(body if item.kind == "new" else f"[{item.kind}] {body}")
+        if item.kind != "deleted":
+            self._save_files(message)
         if item.kind == "deleted":
             if self.last is not None and self.last.id == message.id:
                 self.last = None
         elif message.components or (self.last is not None and self.last.id == message.id):
             self.last = message
+
+    def _save_files(self, message: Message) -> None:
+        """Save the files a message carries (once each) and say where they went."""
+        for attachment in message.attachments:
+            if self.files is None or attachment["id"] in self._saved:
+                continue
+            self._saved.add(attachment["id"])
+            self.files.mkdir(parents=True, exist_ok=True)
+            path = self.files / Path(attachment["filename"]).name
+            path.write_bytes(self.emu.file_data(attachment))
+            self.write(f"(saved {attachment['filename']} to {path})")
 
     # --- input -----------------------------------------------------------------------------
     async def handle(self, line: str) -> bool:
@@ -423,6 +447,11 @@ class Console:
             return self._role(raw)
         if kind == CHANNEL:
             return self._channel(raw)
+        if kind == ATTACHMENT:
+            path = Path(raw).expanduser()
+            if not path.is_file():
+                raise CommandLineError(f"{definition['name']}: no file at {path}")
+            return Upload(path.name, path.read_bytes())
         return raw
 
     def _member(self, name: str) -> int:
@@ -656,13 +685,14 @@ async def _session(
         movielens = offline.movielens_dir or offline.data_dir / "movielens"
         data = [
             f"Offline data: database {offline.database_path}, models {offline.model_dir}, "
-            f"MovieLens {offline.dataset} from {movielens} (DATASET, MOVIELENS_DIR, DATA_DIR)."
+            f"MovieLens {offline.dataset} from {movielens} (DATASET, MOVIELENS_DIR, DATA_DIR).",
+            f"Files the bot sends are saved in {settings.data_dir / 'offline' / 'files'}.",
         ]
         write("Starting offline mode (local Discord emulator). Loading the model…")
         async with running_bot(offline):
             await emu.wait_until_connected(timeout=600)
             await emu.wait_commands_registered(guild_id=GUILD_ID, timeout=600)
-            console = Console(emu, write, data)
+            console = Console(emu, write, data, settings.data_dir / "offline" / "files")
             write("Ready. Try: /rate movie:se7en stars:5 · /recommend · /similar movie:alien")
             write("Type 'help' for every command, 'quit' (or Ctrl-C) to leave.")
             watcher = asyncio.create_task(console.watch(), name="offline-console-feed")

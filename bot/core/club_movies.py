@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 
+from bot.core.history_files import HistoryRow
 from bot.core.model_server import ModelServer
 from bot.core.movie_pages import MoviePages
 from bot.store.backend import StoreBackend
@@ -66,6 +68,33 @@ class ClubMovies:
         added = await self._store.club_movies.add(f"{title} ({year})", genres, member)
         await self._models.load_club_movies()
         return self._models.catalog.movie(added.movie_id)
+
+    async def adds_left(self, member: int) -> int:
+        """How many more movies a member may add today."""
+        since = time.time() - 24 * 3600
+        return max(0, ADDS_PER_DAY - await self._store.club_movies.added_since(member, since))
+
+    async def from_history(
+        self, rows: Sequence[HistoryRow], member: int, limit: int
+    ) -> list[tuple[HistoryRow, str, tuple[str, ...]]]:
+        """Up to `limit` imported movies the catalog lacks, checked like `add` checks a typed
+        one: (row, "Title (Year)", genres); the import's transaction creates them."""
+        out: list[tuple[HistoryRow, str, tuple[str, ...]]] = []
+        taken: set[str] = set()
+        for row in rows:
+            if len(out) >= limit:
+                break
+            if not row.title or row.year is None:
+                continue
+            name = f"{' '.join(row.title.split())} ({row.year})"
+            if not 1888 <= row.year <= time.gmtime().tm_year + 2 or name.casefold() in taken:
+                continue
+            known = self._models.titles.resolve(name) if self._models.titles else None
+            if known is not None and known.movie is not None and known.movie.year == row.year:
+                continue
+            taken.add(name.casefold())
+            out.append((row, name, await self._pages.genres(row.title, row.year)))
+        return out
 
     async def rename(self, movie_id: int, typed: str) -> Movie:
         """Give a club movie a new "Title (Year)"."""

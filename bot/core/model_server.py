@@ -12,7 +12,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -259,21 +259,26 @@ class ModelServer:
 
         Call holding `member_lock(member)`, right after the change committed.
         """
+        return await self.changed_many(member, () if movie_id is None else (int(movie_id),))
+
+    async def changed_many(self, member: int, movie_ids: Sequence[int] = ()) -> int:
+        """`changed` for a change touching several movies (an import): one count, one fold
+        of the member, and each of the movies that the club added solved around it."""
         self._seq += 1
         self._dirty[int(member)] = self._seq
         ids, stars = await self._member_ratings(int(member))
-        club = movie_id is not None and movie_id in self._club
-        if club:
-            self._club_dirty[int(movie_id)] = self._seq  # type: ignore[arg-type]
-        raters = await self.store.ratings.movie_ratings(movie_id) if club else None
+        club = sorted({int(m) for m in movie_ids if int(m) in self._club})
+        raters = {}
+        for movie in club:
+            self._club_dirty[movie] = self._seq
+            raters[movie] = await self.store.ratings.movie_ratings(movie)
         if self._model is not None:  # no await between reading and replacing the model
             model = self._model
-            genres = self._genres(int(movie_id)) if club else 0  # type: ignore[arg-type]
-            if raters is not None:  # the item must exist before the member's fold uses it
-                model = _with_item(model, int(movie_id), *raters, genres)  # type: ignore[arg-type]
+            for movie in club:  # the items must exist before the member's fold uses them
+                model = _with_item(model, movie, *raters[movie], self._genres(movie))
             model = _with_member(model, int(member), ids, stars)
-            if raters is not None:  # and be solved again now that a new rater is known too
-                model = _with_item(model, int(movie_id), *raters, genres)  # type: ignore[arg-type]
+            for movie in club:  # and be solved again now that a new rater is known too
+                model = _with_item(model, movie, *raters[movie], self._genres(movie))
             self._model = model
         return len(ids)
 

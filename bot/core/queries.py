@@ -166,18 +166,25 @@ class Queries:
 
     # ------------------------------------------------------------ recommendations
     async def recommend(
-        self, member: int, n: int = 10, genre: str | None = None
+        self, member: int, n: int = 10, genre: str | None = None, only: set[int] | None = None
     ) -> tuple[list[Pick], bool]:
-        """Personal top-n with reasons; (picks, cold_start). Cold start = popular, well rated."""
+        """Personal top-n with reasons; (picks, cold_start). Cold start = popular, well rated.
+
+        Movies the member marked seen or "not interested" never appear; `only` limits the
+        picks to those movies (a watchlist), however few ratings they have.
+        """
         model = self._models.model
         candidates = self.genre_candidates(genre)
         key = MemberKeys.key(member)
+        hidden = await self._hidden(member)
+        if only is not None:
+            return await self._picks_among(member, only, candidates, hidden, n)
         if not model.has_user(key):
-            ids, means = model.popular(n, candidates=candidates)
+            ids, means = model.popular(n, candidates=candidates, exclude=hidden)
             return [
                 Pick(self.movie(int(m)), float(s)) for m, s in zip(ids, means, strict=True)
             ], True
-        ids, _ = model.recommend(key, n, candidates=candidates)
+        ids, _ = model.recommend(key, n, candidates=candidates, exclude=hidden)
         stars = model.predict(key, ids) if len(ids) else np.zeros(0)
         rated = await self._member_stars(member)
         liked = {m: s for m, s in rated.items() if s >= LIKED_STARS and m in model.items}
@@ -301,3 +308,51 @@ class Queries:
             refitting=models.refitting,
             catalog=f"{self.catalog_summary()} ({models.settings.dataset})",
         )
+
+    # ------------------------------------------------------------ members' lists
+    async def _hidden(self, member: int) -> np.ndarray:
+        """Movies a member marked seen or "not interested": never in their picks."""
+        lists = self._store.lists
+        hidden = await lists.movies(int(member), "seen") | await lists.movies(
+            int(member), "not_interested"
+        )
+        return np.fromiter(sorted(hidden), dtype=np.int64, count=len(hidden))
+
+    async def _picks_among(
+        self,
+        member: int,
+        only: set[int],
+        candidates: np.ndarray | None,
+        hidden: np.ndarray,
+        n: int,
+    ) -> tuple[list[Pick], bool]:
+        """The best of a given set of movies for a member (best predicted first; for members
+        without ratings, best rated first), leaving out what they rated or hid."""
+        model = self._models.model
+        key = MemberKeys.key(member)
+        catalog = self._models.catalog
+        rated = await self._member_stars(member)
+        ids = np.array(
+            sorted({catalog.canonical(int(m)) for m in only} - set(rated)), dtype=np.int64
+        )
+        keep = np.array([m in model.items for m in ids.tolist()], dtype=bool)
+        keep &= ~np.isin(ids, hidden)
+        if candidates is not None:
+            keep &= np.isin(ids, candidates)
+        ids = ids[keep]
+        cold = not model.has_user(key)
+        if cold:
+            scores = model.item_damped_mean[model.items.numbers(ids)] if len(ids) else ids
+        else:
+            scores = model.predict(key, ids) if len(ids) else ids
+        order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")[:n]
+        liked = {m: s for m, s in rated.items() if s >= LIKED_STARS and m in model.items}
+        picks = [
+            Pick(
+                self.movie(int(ids[k])),
+                float(scores[k]),
+                None if cold else self._reason(int(ids[k]), liked),
+            )
+            for k in order.tolist()
+        ]
+        return picks, cold

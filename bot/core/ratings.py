@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from bot.core.model_server import ModelServer
 from bot.store.backend import StoreBackend
-from bot.store.schema import validate_stars
+from bot.store.schema import HistoryBatch, HistoryWritten, validate_stars
 from recommender.data import Movie
 
 log = logging.getLogger(__name__)
@@ -27,8 +27,17 @@ class RateResult:
     rated_count: int
 
 
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import wrote, and how many movies the member has rated now."""
+
+    written: HistoryWritten
+    rated_count: int
+
+
 class RatingsService:
-    """Rate, unrate, skip, forget: commit, then fold in, then count for the next refit."""
+    """Rate, unrate, import, skip, forget: commit, then fold in, then count for the next
+    refit."""
 
     def __init__(self, store: StoreBackend, models: ModelServer) -> None:
         self._store = store
@@ -53,6 +62,27 @@ class RatingsService:
             if removed:
                 await self._models.changed(member, movie)
         return removed
+
+    async def import_history(self, batch: HistoryBatch) -> ImportResult:
+        """Commit a member's imported history in one transaction, then fold them in once
+        (with the club movies it created); importing the same batch again changes nothing."""
+        member = int(batch.user_id)
+        async with self._models.member_lock(member):
+            written = await self._store.history.apply(batch)
+            if written.club_movie_ids:
+                await self._models.load_club_movies()
+            if written.changed:
+                count = await self._models.changed_many(member, written.club_movie_ids)
+            else:
+                count = await self._store.ratings.count_user_ratings(member)
+        log.info(
+            "imported history for a member: %d new, %d updated, %d kept, %d list entries",
+            written.added,
+            written.updated,
+            written.kept,
+            written.listed,
+        )
+        return ImportResult(written, count)
 
     async def skip(self, member: int, movie_id: int) -> None:
         """Remember that a member has not seen a movie (never asked about it again)."""

@@ -6,11 +6,14 @@ from dataclasses import dataclass
 
 from bot.core.card_sessions import CardSessions
 from bot.core.club_movies import ClubMovies
+from bot.core.history import HistoryImports
+from bot.core.member_lists import MemberLists
 from bot.core.model_server import FitRunner, ModelServer
 from bot.core.movie_nights import MovieNights
 from bot.core.movie_pages import MoviePages
 from bot.core.queries import Queries
 from bot.core.ratings import RatingsService
+from bot.core.taste import TasteMatches
 from bot.settings import Settings
 from bot.store.backend import StoreBackend
 
@@ -26,6 +29,9 @@ class Services:
     nights: MovieNights
     pages: MoviePages
     clubs: ClubMovies
+    history: HistoryImports
+    lists: MemberLists
+    taste: TasteMatches
 
     @classmethod
     def build(
@@ -34,14 +40,19 @@ class Services:
         """Every service over the same store and model server."""
         models = ModelServer(settings, store, runner)
         pages = MoviePages(settings, models)
+        ratings = RatingsService(store, models)
+        clubs = ClubMovies(store, models, pages)
         return cls(
             models=models,
-            ratings=RatingsService(store, models),
+            ratings=ratings,
             queries=Queries(store, models),
             cards=CardSessions(store),
             nights=MovieNights(store),
             pages=pages,
-            clubs=ClubMovies(store, models, pages),
+            clubs=clubs,
+            history=HistoryImports(store, models, ratings, clubs),
+            lists=MemberLists(store, models),
+            taste=TasteMatches(store, models),
         )
 
     async def start(self, periodic: bool = True) -> None:

@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import discord
 from discord.ext import commands
@@ -15,6 +16,7 @@ from bot.core.services import Services
 from bot.discord.cards import CardButton, RateMoreButton
 from bot.discord.claims import is_claimed
 from bot.discord.errors import MovieTree
+from bot.discord.lists import DYNAMIC_LIST_ITEMS
 from bot.discord.polls import CloseButton, VoteButton
 from bot.settings import Settings
 
@@ -29,13 +31,17 @@ EXTENSIONS = (
     "bot.discord.cogs.onboarding",
     "bot.discord.cogs.chat",
     "bot.discord.cogs.movienight",
+    "bot.discord.cogs.history",
+    "bot.discord.cogs.lists",
+    "bot.discord.cogs.taste",
 )
 # Buttons that survive restarts: all their state is in the custom id (and the store).
-DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[discord.ui.Button]], ...] = (
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     CardButton,
     RateMoreButton,
     VoteButton,
     CloseButton,
+    *DYNAMIC_LIST_ITEMS,
 )
 
 

@@ -7,7 +7,7 @@ NOT_YOURS = "Those buttons belong to someone else. Run the command yourself to g
 
 def plural(count: int, noun: str) -> str:
     """Say "1 movie" or "2 movies"."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def clip(text: str, limit: int) -> str:

@@ -9,7 +9,7 @@ from .driver import CommandUnavailable, DiscordEmulator
 from .feed import FeedItem, MessageFeed
 from .interaction import Interaction
 from .messages import Button, Message, Reply, Select
-from .options import OptionError
+from .options import OptionError, Upload
 from .render import render_message
 
 __all__ = [
@@ -23,5 +23,6 @@ __all__ = [
     "OptionError",
     "Reply",
     "Select",
+    "Upload",
     "render_message",
 ]

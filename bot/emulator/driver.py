@@ -85,6 +85,7 @@ class DiscordEmulator:
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.state.base_url = f"http://{self.host}:{self.port}"
         log.info("Discord emulator listening on %s", self.api_base)
         return self
 
@@ -137,6 +138,24 @@ class DiscordEmulator:
     def response_deadline(self, seconds: float) -> None:
         """Tighten or relax the deadline, e.g. to test timeouts quickly."""
         self.server.response_deadline = seconds
+
+    @property
+    def attachment_size_limit(self) -> int:
+        """The largest file a member's client uploads (Discord: 10 MiB, more with Nitro)."""
+        return self.state.attachment_size_limit
+
+    @attachment_size_limit.setter
+    def attachment_size_limit(self, size: int) -> None:
+        """Let members upload bigger (or only smaller) files."""
+        self.state.attachment_size_limit = int(size)
+
+    def file_data(self, attachment: Mapping[str, Any]) -> bytes:
+        """The bytes of an attachment (one a member uploaded or one the bot sent)."""
+        return self.state.files[int(attachment["id"])].data
+
+    def downloaded(self, attachment_id: int | str) -> bool:
+        """Whether anyone (the bot) fetched this attachment from the emulator's CDN."""
+        return int(attachment_id) in self.state.downloads
 
     @property
     def unknown_routes(self) -> list[str]:
@@ -306,7 +325,7 @@ class DiscordEmulator:
             "channel_id": str(channel_id),
             "channel": channel.payload(state),
             "entitlements": [],
-            "attachment_size_limit": 10 * 1024 * 1024,
+            "attachment_size_limit": state.attachment_size_limit,
         }
         if channel.guild_id is not None:
             guild_id = channel.guild_id

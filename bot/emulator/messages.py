@@ -59,6 +59,11 @@ class _Content:
         return list(self.data.get("embeds") or [])
 
     @property
+    def attachments(self) -> list[dict[str, Any]]:
+        """Attachment objects (filename, size, url, ...)."""
+        return list(self.data.get("attachments") or [])
+
+    @property
     def components(self) -> list[dict[str, Any]]:
         """Component dicts as sent by the bot."""
         return list(self.data.get("components") or [])

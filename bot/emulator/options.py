@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from .state import EmulatorState
 
 STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER = 3, 4, 5, 6, 7, 8, 9, 10
+ATTACHMENT = 11
 SUBCOMMAND, GROUP = 1, 2
 
 
@@ -18,6 +20,15 @@ def _shown(value: Any) -> str:
 
 class OptionError(ValueError):
     """The test asked for something a real Discord client would not let a user send."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file a member attaches to a slash command's attachment option."""
+
+    filename: str
+    data: bytes = field(repr=False)
+    content_type: str | None = None
 
 
 class OptionBuilder:
@@ -96,6 +107,19 @@ class OptionBuilder:
             value = str(int(raw))
             if not self.resolve_role(int(raw)):
                 self.resolve_user(int(raw))
+        elif kind == ATTACHMENT:
+            if not isinstance(raw, Upload):
+                raise OptionError(f"{name}: attach a file (an Upload), got {type(raw).__name__}")
+            limit = self.state.attachment_size_limit
+            if len(raw.data) > limit:
+                raise OptionError(
+                    f"{name}: {raw.filename} is {len(raw.data):,} bytes; the client uploads at "
+                    f"most {limit:,} (raise attachment_size_limit for a boosted member)"
+                )
+            payload = self.state.add_file(raw.filename, raw.data, raw.content_type)
+            payload["ephemeral"] = True
+            self.resolved.setdefault("attachments", {})[payload["id"]] = payload
+            value = payload["id"]
         elif kind == CHANNEL:
             value = str(int(raw))
             channel = self.resolve_channel(int(raw))

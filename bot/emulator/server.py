@@ -99,6 +99,7 @@ class DiscordServer:
         r.add_delete(msg, self.channel_message)
         r.add_put(msg + "/reactions/{emoji}/@me", self.no_content)
         r.add_get(p + "/guilds/{guild}/members/{user_id}", self.get_member)
+        r.add_get("/attachments/{aid}/{filename}", self.get_attachment)
         r.add_route("*", "/{tail:.*}", self.not_found)
 
     @web.middleware
@@ -136,14 +137,12 @@ class DiscordServer:
                 if part.name == "payload_json":
                     payload = json.loads(await part.text())
                 elif getattr(part, "filename", None):
-                    size = len(await part.read())
-                    files.append({"filename": part.filename, "size": size})
-            for i, item in enumerate(files):
-                aid = self.state.next_id()
-                url = f"https://cdn.invalid/attachments/{aid}/{item['filename']}"
-                files[i] = {"id": str(aid), **item, "url": url, "proxy_url": url}
-            if files:
-                payload["attachments"] = files
+                    data = bytes(await part.read())
+                    kind = part.headers.get("Content-Type")
+                    files.append(self.state.add_file(part.filename or "file", data, kind))
+            if files:  # an interaction callback carries its message under "data"
+                callback = "type" in payload and isinstance(payload.get("data"), dict)
+                (payload["data"] if callback else payload)["attachments"] = files
             return payload
         if not request.can_read_body:
             return {}
@@ -159,6 +158,16 @@ class DiscordServer:
     async def no_content(self, request: web.Request) -> web.Response:
         """Endpoints whose effect tests do not need (typing, reactions)."""
         return web.Response(status=204)
+
+    async def get_attachment(self, request: web.Request) -> web.Response:
+        """The CDN: an uploaded file's bytes (every download is recorded for tests)."""
+        aid = int(request.match_info["aid"]) if request.match_info["aid"].isdigit() else 0
+        stored = self.state.files.get(aid)
+        if stored is None or request.match_info["filename"] != stored.filename:
+            return web.Response(status=404, text="Not Found")
+        self.state.downloads.append(aid)
+        kind = stored.content_type or "application/octet-stream"
+        return web.Response(body=stored.data, headers={"Content-Type": kind})
 
     # --- identity ----------------------------------------------------------------
     async def get_gateway(self, request: web.Request) -> web.Response:

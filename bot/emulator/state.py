@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
+from urllib.parse import quote
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +149,15 @@ class EmuGuild:
     voice_states: dict[int, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class StoredFile:
+    """An uploaded file (by a member or by the bot), served back from the emulator's CDN."""
+
+    filename: str
+    data: bytes = field(repr=False)
+    content_type: str | None = None
+
+
 class EmulatorState:
     """Everything the fake Discord knows; REST, gateway and the test driver all share one."""
 
@@ -167,6 +177,10 @@ class EmulatorState:
         self.command_puts = 0
         self.violations: list[str] = []
         self.unknown_routes: list[str] = []
+        self.base_url = "http://127.0.0.1"  # where files are served; the driver sets the port
+        self.attachment_size_limit = 10 * 1024 * 1024  # what a member's client may upload
+        self.files: dict[int, StoredFile] = {}
+        self.downloads: list[int] = []  # attachment ids fetched, in order
         self._counter = itertools.count()
         self._waiters: set[asyncio.Future[None]] = set()
 
@@ -210,6 +224,25 @@ class EmulatorState:
             log.warning("Discord would reject this: %s", text)
             self.violations.append(text)
         self.notify()
+
+    # --- files -----------------------------------------------------------------
+    def add_file(
+        self, filename: str, data: bytes, content_type: str | None = None
+    ) -> dict[str, Any]:
+        """Store a file and return the attachment object Discord sends for it."""
+        aid = self.next_id()
+        self.files[aid] = StoredFile(filename, bytes(data), content_type)
+        url = f"{self.base_url}/attachments/{aid}/{quote(filename)}"
+        payload: dict[str, Any] = {
+            "id": str(aid),
+            "filename": filename,
+            "size": len(data),
+            "url": url,
+            "proxy_url": url,
+        }
+        if content_type:
+            payload["content_type"] = content_type
+        return payload
 
     # --- people and places ---------------------------------------------------
     def user(self, user_id: int, name: str | None = None, bot: bool = False) -> EmuUser:

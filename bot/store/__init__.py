@@ -16,6 +16,8 @@ import aiosqlite
 from bot.store.club_movies import ClubMovieRepository
 from bot.store.database import SQLiteDatabase
 from bot.store.fits import FitLog
+from bot.store.history import HistoryRepository
+from bot.store.lists import MemberListRepository, MemberSettingsRepository, ServerListRepository
 from bot.store.polls import PollRepository
 from bot.store.ratings import RatingRepository
 from bot.store.schema import check_snowflake
@@ -32,6 +34,8 @@ _MEMBER_TABLES = (
     ("onboarding_sessions", "user_id"),
     ("poll_votes", "user_id"),
     ("polls", "creator_id"),
+    ("member_lists", "user_id"),
+    ("member_settings", "user_id"),
 )
 
 
@@ -46,6 +50,10 @@ class Store:
         self.polls = PollRepository(self.db)
         self.fits = FitLog(self.db)
         self.club_movies = ClubMovieRepository(self.db)
+        self.lists = MemberListRepository(self.db)
+        self.server_lists = ServerListRepository(self.db)
+        self.member_settings = MemberSettingsRepository(self.db)
+        self.history = HistoryRepository(self.db)
 
     @property
     def path(self) -> Path:
@@ -98,7 +106,8 @@ class Store:
         """Delete everything about a member in one transaction; returns the rows removed.
 
         Removes their ratings, skips, card sessions, poll votes and the polls they created
-        (with those polls' options and everyone's votes on them).
+        (with those polls' options and everyone's votes on them), their lists and privacy
+        choices; movies they added to club or server lists stay, without their name.
         """
         user = check_snowflake("user_id", user_id)
 
@@ -109,6 +118,9 @@ class Store:
                 counts[table] = max(cursor.rowcount, 0)
             # the movies they added stay the club's; only who added them is forgotten
             await conn.execute("UPDATE club_movies SET added_by = NULL WHERE added_by = ?", (user,))
+            await conn.execute(
+                "UPDATE server_lists SET added_by = NULL WHERE added_by = ?", (user,)
+            )
             log.info("forgot user %d: %s", user, counts)
             return sum(counts.values()), counts["ratings"]
 
@@ -118,9 +130,13 @@ class Store:
 __all__ = [
     "ClubMovieRepository",
     "FitLog",
+    "HistoryRepository",
+    "MemberListRepository",
+    "MemberSettingsRepository",
     "PollRepository",
     "RatingRepository",
     "SQLiteDatabase",
+    "ServerListRepository",
     "SessionRepository",
     "SkipRepository",
     "Store",

@@ -14,11 +14,15 @@ from typing import Any, Literal, Protocol
 from bot.store.schema import (
     ClubMovie,
     FitRecord,
+    HistoryBatch,
+    HistoryWritten,
+    ListEntry,
     OnboardingSession,
     Poll,
     Rating,
     RatingArrays,
     RatingChange,
+    ServerListEntry,
 )
 
 Order = Literal["recent", "oldest", "stars", "movie"]
@@ -134,6 +138,57 @@ class ClubMovieStore(Protocol):
     async def remove(self, movie_id: int) -> int: ...
 
 
+class MemberListStore(Protocol):
+    """Members' watchlists, "seen" marks and "not interested" marks."""
+
+    async def add(
+        self,
+        user_id: int,
+        name: str,
+        movie_id: int,
+        source: str = "button",
+        replacing: Sequence[str] = (),
+    ) -> bool: ...
+
+    async def remove(self, user_id: int, name: str, movie_id: int) -> bool: ...
+
+    async def entries(
+        self, user_id: int, name: str, *, limit: int | None = None, offset: int = 0
+    ) -> list[ListEntry]: ...
+
+    async def movies(self, user_id: int, name: str) -> set[int]: ...
+
+    async def lists_with(self, user_id: int, movie_id: int) -> set[str]: ...
+
+    async def counts(self, user_id: int) -> dict[str, int]: ...
+
+    async def of_members(self, user_ids: Iterable[int], name: str) -> dict[int, int]: ...
+
+
+class ServerListStore(Protocol):
+    """Each server's shared list of movies to watch."""
+
+    async def add(self, guild_id: int, movie_id: int, added_by: int) -> bool: ...
+
+    async def remove(self, guild_id: int, movie_id: int) -> bool: ...
+
+    async def entries(self, guild_id: int) -> list[ServerListEntry]: ...
+
+
+class MemberSettingsStore(Protocol):
+    """Members' privacy choices."""
+
+    async def set_taste_match(self, user_id: int, enabled: bool) -> None: ...
+
+    async def taste_match_off(self, user_ids: Iterable[int] | None = None) -> set[int]: ...
+
+
+class HistoryStore(Protocol):
+    """Imported history, applied in one transaction."""
+
+    async def apply(self, batch: HistoryBatch) -> HistoryWritten: ...
+
+
 class StoreBackend(Protocol):
     """A whole database: one repository per record kind, plus what spans them."""
 
@@ -143,6 +198,10 @@ class StoreBackend(Protocol):
     polls: PollStore
     fits: FitLogStore
     club_movies: ClubMovieStore
+    lists: MemberListStore
+    server_lists: ServerListStore
+    member_settings: MemberSettingsStore
+    history: HistoryStore
 
     async def bind_dataset(self, dataset: str) -> str: ...
 

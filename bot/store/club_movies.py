@@ -20,13 +20,7 @@ class ClubMovieRepository:
         name = _title(title)
 
         async def op(conn: aiosqlite.Connection, now: float) -> tuple[ClubMovie, int]:
-            rows = list(await conn.execute_fetchall("SELECT max(movie_id) FROM club_movies"))
-            movie_id = max(CLUB_MOVIE_IDS, int(rows[0][0] or 0) + 1)
-            await conn.execute(
-                "INSERT INTO club_movies (movie_id, title, genres, added_by, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (movie_id, name, "|".join(genres), member, now),
-            )
+            movie_id = await insert_club_movie(conn, name, tuple(genres), member, now)
             return ClubMovie(movie_id, name, tuple(genres), member, now), 0
 
         return await self._db.submit(op)
@@ -63,8 +57,8 @@ class ClubMovieRepository:
         return await self._db.submit(op)
 
     async def merge(self, movie_id: int, into: int) -> int:
-        """Move a club movie's ratings and skips onto another movie (a member's newer rating
-        wins where they rated both), then delete it; returns the ratings moved."""
+        """Move a club movie's ratings, skips and list entries onto another movie (a member's
+        newer rating wins where they rated both), then delete it; returns the ratings moved."""
         movie, target = _club_id(movie_id), check_movie_id(into)
         if movie == target:
             raise ValueError("a movie cannot be merged into itself")
@@ -85,26 +79,43 @@ class ClubMovieRepository:
                 "UPDATE ratings SET movie_id = ? WHERE movie_id = ?", (target, movie)
             )
             moved = max(cursor.rowcount, 0)
-            await conn.execute(
-                "UPDATE OR IGNORE skips SET movie_id = ? WHERE movie_id = ?", (target, movie)
-            )
-            await conn.execute("DELETE FROM skips WHERE movie_id = ?", (movie,))
+            for table in ("skips", "member_lists", "server_lists"):
+                await conn.execute(
+                    f"UPDATE OR IGNORE {table} SET movie_id = ? WHERE movie_id = ?", (target, movie)
+                )
+                await conn.execute(f"DELETE FROM {table} WHERE movie_id = ?", (movie,))
             await _delete(conn, movie)
             return moved, moved
 
         return await self._db.submit(op)
 
     async def remove(self, movie_id: int) -> int:
-        """Delete a club movie with its ratings and skips; returns the ratings deleted."""
+        """Delete a club movie with its ratings, skips and list entries; returns the ratings
+        deleted."""
         movie = _club_id(movie_id)
 
         async def op(conn: aiosqlite.Connection, now: float) -> tuple[int, int]:
             cursor = await conn.execute("DELETE FROM ratings WHERE movie_id = ?", (movie,))
-            await conn.execute("DELETE FROM skips WHERE movie_id = ?", (movie,))
+            for table in ("skips", "member_lists", "server_lists"):
+                await conn.execute(f"DELETE FROM {table} WHERE movie_id = ?", (movie,))
             await _delete(conn, movie)
             return max(cursor.rowcount, 0), max(cursor.rowcount, 0)
 
         return await self._db.submit(op)
+
+
+async def insert_club_movie(
+    conn: aiosqlite.Connection, title: str, genres: tuple[str, ...], added_by: int, now: float
+) -> int:
+    """Insert a club movie with the next free id inside the caller's transaction; its id."""
+    rows = list(await conn.execute_fetchall("SELECT max(movie_id) FROM club_movies"))
+    movie_id = max(CLUB_MOVIE_IDS, int(rows[0][0] or 0) + 1)
+    await conn.execute(
+        "INSERT INTO club_movies (movie_id, title, genres, added_by, created_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (movie_id, _title(title), "|".join(genres), added_by, now),
+    )
+    return movie_id
 
 
 async def _delete(conn: aiosqlite.Connection, movie: int) -> None:

@@ -1,10 +1,10 @@
 """Move a database from one movie-id space to another (ML-100K ids to today's MovieLens ids).
 
-One transaction: ratings and skips of matched movies move to their new ids (when two old
-movies map to one new movie, the member's latest rating wins); every rated or skipped movie
-without a match becomes a club movie with its old title and genres, and its ratings move
-there, so nothing is lost. Card walks are reset, open polls are closed, and the database is
-bound to the new dataset. Run it with the bot stopped.
+One transaction: ratings, skips and list entries of matched movies move to their new ids
+(when two old movies map to one new movie, the member's latest rating wins); every rated,
+skipped or listed movie without a match becomes a club movie with its old title and genres,
+and its ratings move there, so nothing is lost. Card walks are reset, open polls are closed,
+and the database is bound to the new dataset. Run it with the bot stopped.
 """
 
 from __future__ import annotations
@@ -47,7 +47,10 @@ async def remap_movies(
             )
         )
         skips = list(await conn.execute_fetchall("SELECT user_id, movie_id, created_at FROM skips"))
-        club = await _club_movies_for(conn, {int(r[1]) for r in ratings + skips}, mapping)
+        lists = list(await conn.execute_fetchall("SELECT * FROM member_lists"))
+        shared = list(await conn.execute_fetchall("SELECT * FROM server_lists"))
+        used = {int(r[1]) for r in ratings + skips} | {int(r[2]) for r in lists}
+        club = await _club_movies_for(conn, used | {int(r[1]) for r in shared}, mapping)
         target = {**mapping, **club}
         for old, new in club.items():
             title, genres = movies.get(old, (f"Movie {old}", ""))
@@ -76,6 +79,16 @@ async def remap_movies(
         await conn.executemany(
             "INSERT INTO skips (user_id, movie_id, created_at) VALUES (?, ?, ?)",
             [(u, m, c) for (u, m), c in kept.items()],
+        )
+        await conn.execute("DELETE FROM member_lists")
+        await conn.executemany(
+            "INSERT OR IGNORE INTO member_lists VALUES (?, ?, ?, ?, ?)",
+            [(u, k, target[int(m)], src, c) for u, k, m, src, c in lists],
+        )
+        await conn.execute("DELETE FROM server_lists")
+        await conn.executemany(
+            "INSERT OR IGNORE INTO server_lists VALUES (?, ?, ?, ?)",
+            [(g, target[int(m)], a, c) for g, m, a, c in shared],
         )
         await _reset_card_walks(conn)
         cursor = await conn.execute(

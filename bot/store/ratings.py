@@ -30,7 +30,7 @@ _ORDERS: dict[str, str] = {
     "movie": "movie_id ASC",
 }
 _RATING_COLUMNS = "user_id, movie_id, stars, source, created_at, updated_at"
-_UPSERT_RATING = (
+UPSERT_RATING = (
     "INSERT INTO ratings (user_id, movie_id, stars, source, created_at, updated_at) "
     "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, movie_id) DO UPDATE SET "
     "stars = excluded.stars, source = excluded.source, updated_at = excluded.updated_at"
@@ -81,7 +81,7 @@ class RatingRepository:
 
         async def op(conn: aiosqlite.Connection, now: float) -> tuple[int, int]:
             params = [(u, m, s, src, now, now) for (u, m), s in latest.items()]
-            await conn.executemany(_UPSERT_RATING, params)
+            await conn.executemany(UPSERT_RATING, params)
             return len(params), len(params)
 
         return await self._db.submit(op)
@@ -185,7 +185,7 @@ async def _upsert_ratings(
         previous = current.get((user, movie))
         current[(user, movie)] = stars
         results.append((RatingChange(user, movie, stars, previous), 1))
-    await conn.executemany(_UPSERT_RATING, [(u, m, s, src, now, now) for u, m, s, src in ratings])
+    await conn.executemany(UPSERT_RATING, [(u, m, s, src, now, now) for u, m, s, src in ratings])
     return results
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import aiosqlite
@@ -22,6 +22,15 @@ log = logging.getLogger(__name__)
 CLUB_MOVIE_IDS = 1_000_000_000
 # Stars: 0.5..5 in half-star steps, enforced again by the database.
 _STARS_CHECK = "stars >= 0.5 AND stars <= 5.0 AND stars * 2 = CAST(stars * 2 AS INTEGER)"
+# A member's lists: movies to watch, seen without a rating, never to be suggested again.
+LISTS = ("watchlist", "seen", "not_interested")
+LIST_SOURCES = ("button", "slash", "chat", "import")
+
+
+def _sql_set(values: tuple[str, ...]) -> str:
+    """ "'a', 'b'" for a CHECK (... IN (...)) clause."""
+    return ", ".join(f"'{v}'" for v in values)
+
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1: ratings only (the first release).
@@ -131,6 +140,37 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
         "CREATE INDEX club_movies_added_by ON club_movies (added_by, created_at)",
+    ),
+    # 6: members' lists (watchlist, seen, not interested), servers' lists, privacy choices.
+    (
+        f"""
+        CREATE TABLE member_lists (
+            user_id    INTEGER NOT NULL,
+            list       TEXT    NOT NULL CHECK (list IN ({_sql_set(LISTS)})),
+            movie_id   INTEGER NOT NULL CHECK (movie_id > 0),
+            source     TEXT    NOT NULL CHECK (source IN ({_sql_set(LIST_SOURCES)})),
+            created_at REAL    NOT NULL,
+            PRIMARY KEY (user_id, list, movie_id)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX member_lists_movie ON member_lists (list, movie_id)",
+        """
+        CREATE TABLE server_lists (
+            guild_id   INTEGER NOT NULL,
+            movie_id   INTEGER NOT NULL CHECK (movie_id > 0),
+            added_by   INTEGER,
+            created_at REAL    NOT NULL,
+            PRIMARY KEY (guild_id, movie_id)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX server_lists_added_by ON server_lists (added_by)",
+        """
+        CREATE TABLE member_settings (
+            user_id          INTEGER PRIMARY KEY,
+            taste_match_off  INTEGER NOT NULL DEFAULT 0 CHECK (taste_match_off IN (0, 1)),
+            updated_at       REAL    NOT NULL
+        )
+        """,
     ),
 )
 
@@ -256,6 +296,71 @@ class ClubMovie:
 
 
 @dataclass(frozen=True, slots=True)
+class ListEntry:
+    """One movie on one of a member's lists ("watchlist", "seen", "not_interested")."""
+
+    user_id: int
+    list: str
+    movie_id: int
+    source: str
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ServerListEntry:
+    """One movie on a server's list; `added_by` is None once that member was forgotten."""
+
+    guild_id: int
+    movie_id: int
+    added_by: int | None
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class NewClubMovie:
+    """A movie an import adds to the club's movies, with what the member's file says of it."""
+
+    title: str  # "Title (Year)"
+    genres: tuple[str, ...]
+    stars: float | None
+    lists: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryBatch:
+    """Everything one import confirmation writes for one member, in one transaction.
+
+    `ratings` maps movie ids to stars; ratings the member gave in Discord (any source but
+    "import") are kept unless `overwrite` is set. Stars equal to the stored ones change nothing.
+    A movie put on a list leaves the lists `leaving` names for it (the lists service's rule).
+    """
+
+    user_id: int
+    ratings: dict[int, float]
+    lists: tuple[tuple[str, int], ...] = ()  # (list, movie id), applied in this order
+    new_movies: tuple[NewClubMovie, ...] = ()
+    overwrite: bool = False
+    leaving: dict[str, tuple[str, ...]] = field(default_factory=dict)  # list -> lists it clears
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryWritten:
+    """What an import wrote: counts per kind, and the club movies it created."""
+
+    added: int = 0  # new ratings
+    updated: int = 0  # ratings that changed stars
+    unchanged: int = 0  # ratings already stored with these stars
+    kept: int = 0  # Discord ratings left as they were (no overwrite)
+    listed: int = 0  # list entries added (seen, watchlist)
+    club_movie_ids: tuple[int, ...] = ()
+
+    @property
+    def changed(self) -> int:
+        """Rating rows written (what counts toward the next refit)."""
+        return self.added + self.updated
+
+
+@dataclass(frozen=True, slots=True)
 class OnboardingSession:
     """A user's resumable onboarding state (JSON data) and the message showing it."""
 
@@ -315,6 +420,20 @@ def check_snowflake(name: str, value: object) -> int:
 def check_movie_id(value: object) -> int:
     """A movie id as int (1..2**31-1); ValueError otherwise."""
     return _check_id("movie_id", value, "", MAX_MOVIE_ID, "2**31-1")
+
+
+def check_list(name: object) -> str:
+    """A known member list name; ValueError otherwise."""
+    if not isinstance(name, str) or name not in LISTS:
+        raise ValueError(f"list must be one of {list(LISTS)}, got {name!r}")
+    return name
+
+
+def check_list_source(source: object) -> str:
+    """A known way of adding to a list; ValueError otherwise."""
+    if not isinstance(source, str) or source not in LIST_SOURCES:
+        raise ValueError(f"list source must be one of {list(LIST_SOURCES)}, got {source!r}")
+    return source
 
 
 def check_source(source: object) -> str:

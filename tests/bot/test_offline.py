@@ -33,6 +33,7 @@ from bot.offline import (
     run_offline,
 )
 from tests.bot.conftest import e2e_settings
+from tests.bot.history_builders import lb_ratings
 from tests.conftest import write_ml100k
 
 STARTUP = 180.0  # loading, the first fit in a worker process and login, on a busy machine
@@ -245,6 +246,31 @@ async def test_a_console_session_rates_clicks_chats_and_switches_member(tmp_path
     assert out[-1] == "Bye."
     assert "[emulator] Discord would reject" not in text
     assert (settings.data_dir / "offline" / "moviebot.db").is_file()  # its own database
+
+
+async def test_a_console_session_imports_a_file_and_saves_the_export(tmp_path: Path):
+    settings = e2e_settings(tmp_path)
+    upload = tmp_path / "my ratings.csv"
+    upload.write_bytes(lb_ratings([("Alien", 1979, 4.5), ("Heat", 1995, 4.0)]))
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+    for line in (
+        f"/import file:{upload}",
+        "click 1",
+        f"/import file:{tmp_path / 'missing.csv'}",
+        "/export",
+        "quit",
+    ):
+        lines.put_nowait(line)
+    out: list[str] = []
+    await asyncio.wait_for(run_offline(settings, lines, out.append), 120)
+    text = "\n".join(out)
+    assert "| ** Import from Letterboxd **" in text and "✅ **2 new ratings**" in text
+    assert "Imported from Letterboxd: 2 new ratings." in text
+    assert f"error: file: no file at {tmp_path / 'missing.csv'}" in text
+    saved = settings.data_dir / "offline" / "files" / "ratings.csv"
+    assert f"(saved ratings.csv to {saved})" in text
+    assert "Alien,1979,,,9," in saved.read_text()
+    assert "[emulator] Discord would reject" not in text
 
 
 # --- end to end: `python -m bot offline` in a pseudo-terminal -----------------------------------

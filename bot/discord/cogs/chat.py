@@ -13,9 +13,11 @@ import discord
 from discord.ext import commands
 
 from bot.core.chat_parse import ChatRequest, Talk, parse
+from bot.core.list_chat import ListRequest, parse_list_request
 from bot.discord.cards import rate_more_view
 from bot.discord.client import MovieBot
 from bot.discord.interaction import Interaction
+from bot.discord.lists import picks_view
 from bot.discord.member_data import forget_question, unrate_and_say
 from bot.discord.movie_option import addable, which_one_text
 from bot.discord.render import picks_embed, similar_embed, stars_text
@@ -32,6 +34,7 @@ HELP = (
     f"{RATE_HINT}\n"
     "• `recommend me something` or `something like alien`\n"
     "• `what did I rate`, `unrate alien` or `forget me`\n"
+    "• `add alien to my watchlist`, `what's on my watchlist`, `not interested in cats`\n"
     "Or use the slash commands: `/rate`, `/recommend`, `/similar`, `/onboard`, `/movienight`."
 )
 EXAMPLES = "Try `se7en 4.5` to rate a movie, `something like alien` or `recommend me something`."
@@ -118,7 +121,11 @@ class Chat(commands.Cog):
         if message.guild is not None and me not in message.mentions:
             return
         try:
-            await self.answer(message, parse(message.content))
+            wanted = parse_list_request(message.content)
+            if wanted is not None:
+                await self.list_request(message, wanted)
+            else:
+                await self.answer(message, parse(message.content))
         except Exception:
             log.exception("chat reply failed for message %s", message.id)
             await message.reply("Sorry, something went wrong on my side. Please try again.")
@@ -134,7 +141,7 @@ class Chat(commands.Cog):
             if cold:
                 await message.reply(embed=embed, view=rate_more_view())
             else:
-                await self._privately(message, embed=embed)
+                await self._privately(message, embed=embed, view=picks_view(picks, False))
         elif request.intent == "similar":
             await self._with_title(message, request.title, self._similar)
         elif request.intent == "myratings":
@@ -155,6 +162,52 @@ class Chat(commands.Cog):
             await message.reply(f"{STAR_RANGE} (not {request.out_of_range:g}).\n{HELP}")
         else:
             await message.reply(HELP)
+
+    async def list_request(self, message: discord.Message, request: ListRequest) -> None:
+        """Add a movie to (or take it off) a list, or send the watchlist privately."""
+        lists = self.bot.services.lists
+        user = message.author.id
+        if request.action == "show":
+            entries = await lists.entries(user, "watchlist")
+            if not entries:
+                await message.reply(
+                    "Your watchlist is empty. Say `add alien to my watchlist` to start one."
+                )
+                return
+            shown = [f"• {e.movie.display}" for e in entries[:15]]
+            more = f"\n…and {len(entries) - 15} more: `/watchlist`" if len(entries) > 15 else ""
+            text = f"Your watchlist ({plural(len(entries), 'movie')}):\n" + "\n".join(shown)
+            await self._privately(
+                message,
+                "I sent your watchlist to you in a direct message.",
+                "I couldn't DM you; use `/watchlist` to see it privately.",
+                content=text + more,
+            )
+            return
+
+        async def change(msg: discord.Message, movie: Movie) -> None:
+            shown = discord.utils.escape_markdown(movie.display)
+            if request.action == "remove":
+                was = await lists.remove(msg.author.id, request.list, movie.movie_id)
+                text = (
+                    f"Took **{shown}** off your watchlist."
+                    if was
+                    else f"**{shown}** wasn't on your watchlist."
+                )
+            elif request.list == "watchlist":
+                fresh = await lists.add(msg.author.id, "watchlist", movie.movie_id, "chat")
+                count = (await lists.counts(msg.author.id))["watchlist"]
+                text = (
+                    f"Added **{shown}** to your watchlist ({plural(count, 'movie')})."
+                    if fresh
+                    else f"**{shown}** is already on your watchlist."
+                )
+            else:
+                await lists.add(msg.author.id, "not_interested", movie.movie_id, "chat")
+                text = f"Got it: I won't suggest **{shown}** to you again."
+            await msg.reply(text)
+
+        await self._with_title(message, request.title, change)
 
     async def _small_talk(self, message: discord.Message, talk: Talk) -> None:
         """A short friendly answer with a few things to try, in place of a guessed title."""

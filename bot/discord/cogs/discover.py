@@ -6,11 +6,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.cards import rate_more_view
+from bot.core.member_lists import LIST_NAMES
 from bot.discord.checks import per_user
 from bot.discord.client import MovieBot
 from bot.discord.errors import UserFacingError
 from bot.discord.interaction import Interaction
+from bot.discord.lists import movie_buttons, picks_view, watchlist_menu
 from bot.discord.movie_option import MovieArg, with_movie
 from bot.discord.render import movie_embed, picks_embed, similar_embed
 from recommender.data import Movie
@@ -28,24 +29,39 @@ class Discover(commands.Cog):
         self.bot = bot
         self.queries = bot.services.queries
         self.pages = bot.services.pages
+        self.lists = bot.services.lists
 
     @app_commands.command(name="recommend")
     @app_commands.checks.cooldown(5, 10.0, key=per_user)
+    @app_commands.rename(source="from")
+    @app_commands.choices(
+        source=[
+            app_commands.Choice(name="everything", value="everything"),
+            app_commands.Choice(name="watchlist", value="watchlist"),
+        ]
+    )
     async def recommend(
         self,
         interaction: Interaction,
         count: app_commands.Range[int, 1, 20] = 10,
         genre: str | None = None,
+        source: str = "everything",
     ) -> None:
         """Your personal top picks, with why.
 
         Args:
             count: How many movies (1-20).
             genre: Only movies of this genre.
+            source: Pick from every movie, or only from your watchlist.
         """
         genre = self.known_genre(genre)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        picks, cold = await self.queries.recommend(interaction.user.id, count, genre)
+        member = interaction.user.id
+        only = await self.lists.movies(member, "watchlist") if source == "watchlist" else None
+        picks, cold = await self.queries.recommend(member, count, genre, only)
+        if only is not None:
+            await self._from_watchlist(interaction, picks, cold, genre, len(only))
+            return
         if cold:
             title = "Popular, well-loved movies" + (f" · {genre}" if genre else "")
             embed = picks_embed(title, picks, COLD_START_HINT)
@@ -57,7 +73,25 @@ class Discover(commands.Cog):
         top = await self.pages.page(picks[0].movie) if picks else None
         if top is not None and top.poster_url:
             embed.set_thumbnail(url=top.poster_url)  # the first pick's poster
-        await interaction.edit_original_response(embed=embed, view=rate_more_view())
+        await interaction.edit_original_response(embed=embed, view=picks_view(picks))
+
+    async def _from_watchlist(
+        self, interaction: Interaction, picks: list, cold: bool, genre: str | None, listed: int
+    ) -> None:
+        """Picks from the member's watchlist, best for them first."""
+        if not picks:
+            text = (
+                "Your watchlist is empty: add movies with the “Watchlist +” button on `/movie`, "
+                "your picks or `/similar`, or say “add alien to my watchlist”."
+                if not listed
+                else "Nothing on your watchlist fits" + (f" the genre {genre}." if genre else ".")
+            )
+            await interaction.edit_original_response(content=text)
+            return
+        title = "From your watchlist" + (f" · {genre}" if genre else "")
+        hint = "best rated first" if cold else "≈ predicted stars for you"
+        embed = picks_embed(title, picks, f"{hint} · {listed} on your watchlist")
+        await interaction.edit_original_response(embed=embed, view=picks_view(picks, False))
 
     def known_genre(self, typed: str | None) -> str | None:
         """The catalog's spelling of a typed genre (None for none); UserFacingError if unknown."""
@@ -99,7 +133,9 @@ class Discover(commands.Cog):
 
         async def show(inter: Interaction, film: Movie) -> None:
             rows = self.queries.similar(film.movie_id, count)
-            await inter.response.send_message(embed=similar_embed(film, rows))
+            menu = watchlist_menu([m for m, _ in rows])
+            extra = {"view": menu} if menu else {}
+            await inter.response.send_message(embed=similar_embed(film, rows), **extra)
 
         await with_movie(interaction, movie, show)
 
@@ -120,10 +156,15 @@ class Discover(commands.Cog):
             guess = await self.queries.predict(inter.user.id, film.movie_id)
             page = await self.pages.page(film)
             embed = movie_embed(film, average, count, mine, guess, page)
+            lists = await self.lists.lists_with(inter.user.id, film.movie_id)
+            if lists:
+                shown = ", ".join(LIST_NAMES[name] for name in sorted(lists))
+                embed.add_field(name="Your lists", value=shown)
+            view = movie_buttons(film, lists)
             if inter.response.is_done():
-                await inter.edit_original_response(embed=embed)
+                await inter.edit_original_response(embed=embed, view=view)
             else:
-                await inter.response.send_message(embed=embed, ephemeral=True)
+                await inter.response.send_message(embed=embed, view=view, ephemeral=True)
 
         await with_movie(interaction, movie, show)
 

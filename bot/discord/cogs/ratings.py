@@ -6,10 +6,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.core.member_lists import LIST_NAMES, Listed
 from bot.discord.cards import start_cards
 from bot.discord.checks import per_user, raw_option
 from bot.discord.client import MovieBot
 from bot.discord.interaction import Interaction
+from bot.discord.lists import ListPager
 from bot.discord.member_data import forget_question, unrate_and_say
 from bot.discord.movie_option import MovieArg, MovieQuery, with_movie
 from bot.discord.render import COLOR, stars_text
@@ -110,14 +112,33 @@ class Ratings(commands.Cog):
 
     @app_commands.command(name="myratings")
     @app_commands.checks.cooldown(5, 10.0, key=per_user)
+    @app_commands.choices(
+        show=[
+            app_commands.Choice(name="ratings", value="ratings"),
+            app_commands.Choice(name="seen", value="seen"),
+            app_commands.Choice(name="not interested", value="not_interested"),
+            app_commands.Choice(name="watchlist", value="watchlist"),
+        ]
+    )
     async def myratings(
-        self, interaction: Interaction, page: app_commands.Range[int, 1, 1000] = 1
+        self,
+        interaction: Interaction,
+        page: app_commands.Range[int, 1, 1000] = 1,
+        show: str = "ratings",
     ) -> None:
-        """List the movies you have rated, newest first.
+        """List the movies you have rated, newest first (or your seen, not interested or
+        watchlist movies, which you can undo).
 
         Args:
             page: Which page to start on.
+            show: Your ratings, or the movies you marked seen, not interested or to watch.
         """
+        if show != "ratings":
+            pager = await list_pager(interaction, show)
+            pager.page = min(page - 1, pager.pages - 1)
+            pager.refresh()
+            await interaction.response.send_message(embed=pager.embed, view=pager, ephemeral=True)
+            return
         await interaction.response.defer(ephemeral=True, thinking=True)
         rows = await self.queries.ratings_of(interaction.user.id)
         if not rows:
@@ -141,9 +162,36 @@ class Ratings(commands.Cog):
     @app_commands.command(name="forgetme")
     @app_commands.checks.cooldown(3, 60.0, key=per_user)
     async def forgetme(self, interaction: Interaction) -> None:
-        """Delete everything the bot knows about you: ratings, skips, votes."""
+        """Delete everything the bot knows about you: ratings, lists, votes, settings."""
         text, view = await forget_question(self.ratings, self.queries, interaction.user.id)
         await interaction.response.send_message(text, view=view, ephemeral=True)
+
+
+async def list_pager(interaction: Interaction, name: str) -> ListPager:
+    """One of the member's lists, paged, with a menu to undo a mark."""
+    lists = interaction.client.services.lists
+    member = interaction.user.id
+    escape = discord.utils.escape_markdown
+
+    async def undo(inter: Interaction, entry: Listed) -> str:
+        await lists.remove(member, name, entry.movie.movie_id)
+        return f"Took **{escape(entry.movie.display)}** off your {LIST_NAMES[name]} movies."
+
+    hints = {
+        "seen": "Movies you marked seen: they stay out of your picks.",
+        "not_interested": "Movies you never want suggested, to you or to movie nights with you.",
+        "watchlist": "/recommend from:watchlist picks the best of it for you",
+    }
+    return ListPager(
+        member,
+        f"Your {LIST_NAMES[name]} movies" if name != "watchlist" else "Your watchlist",
+        await lists.entries(member, name),
+        undo,
+        "Undo one…" if name != "watchlist" else "Remove from my watchlist…",
+        hints[name],
+        empty=f"You have no {LIST_NAMES[name]} movies yet: the buttons under your "
+        "`/recommend` picks and `/movie` add them.",
+    )
 
 
 async def setup(bot: MovieBot) -> None:

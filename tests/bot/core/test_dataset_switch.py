@@ -29,7 +29,8 @@ def ml_dir(ml100k_dir: Path) -> Path:
 
 
 async def club_on_ml100k(tmp_path: Path, ml_dir: Path) -> Path:
-    """A database made on ML-100K with ratings, a skip, a card session and an open poll."""
+    """A database made on ML-100K with ratings, a skip, lists, a card session and an open
+    poll."""
     settings = make_settings(tmp_path, ml_dir)
     async with Store(settings.database_path) as store:
         services = Services.build(settings, store, CountingRunner())
@@ -40,6 +41,8 @@ async def club_on_ml100k(tmp_path: Path, ml_dir: Path) -> Path:
         await rate(ALICE, FILLER_100K, 2.0)
         await rate(BOB, TOY_STORY, 3.0)
         await services.ratings.skip(BOB, SHAWSHANK_100K)
+        await store.lists.add(ALICE, "watchlist", SHAWSHANK_100K)
+        await store.server_lists.add(1, TOY_STORY, BOB)
         await services.cards.save(ALICE, {"mode": "o", "rated": 3, "recent": [9, 1]}, None)
         await services.nights.open_poll(1, 2, ALICE, [TOY_STORY, SHAWSHANK_100K], "average")
         await services.close()
@@ -91,6 +94,10 @@ async def test_migration_moves_matches_keeps_the_rest_and_the_bot_starts(tmp_pat
         assert await store.ratings.get_rating(BOB, TOY_STORY) == 3.0
         assert await store.ratings.count_user_ratings(ALICE) == 3
         assert await store.skips.skipped(BOB) == {SHAWSHANK}
+        assert await store.lists.movies(ALICE, "watchlist") == {SHAWSHANK}
+        assert [(e.movie_id, e.added_by) for e in await store.server_lists.entries(1)] == [
+            (TOY_STORY, BOB)
+        ]
         (club,) = await store.club_movies.all()
         assert club.title == "Filler Movie 0 (1960)" and club.added_by is None
         assert await store.ratings.get_rating(ALICE, club.movie_id) == 2.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -13,7 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.endpoints import discord_endpoints
-from bot.emulator import CommandUnavailable, DiscordEmulator, OptionError, render_message
+from bot.emulator import CommandUnavailable, DiscordEmulator, OptionError, Upload, render_message
 from bot.emulator import validate as v
 from bot.emulator.options import OptionBuilder
 from bot.emulator.state import EmulatorState, EmuUser
@@ -190,6 +191,14 @@ def build_bot() -> TestBot:
     async def admin(interaction: discord.Interaction) -> None:
         await interaction.response.send_message("admin ok")
 
+    @tree.command(description="Read a file and send it back upper-cased")
+    async def shout(interaction: discord.Interaction, file: discord.Attachment) -> None:
+        data = await file.read()
+        back = discord.File(io.BytesIO(data.upper()), filename=f"loud-{file.filename}")
+        await interaction.response.send_message(
+            f"{file.filename}: {file.size} bytes", file=back, ephemeral=True
+        )
+
     club = app_commands.Group(name="club", description="Movie club")
 
     @club.command(description="Join the club")
@@ -248,6 +257,36 @@ async def test_login_ready_and_guild_state(env: tuple[DiscordEmulator, TestBot])
     await emu.wait_until(lambda: len(voice.members) == 1, 5, "ALICE to leave voice")
     assert [m.id for m in voice.members] == [BOB]
     assert emu.gateway.identify_count == 1 and emu.gateway.seq > 2
+    assert emu.violations == [] and emu.unknown_routes == []
+
+
+async def test_attachment_options_are_served_to_the_bot_and_its_files_come_back(
+    env: tuple[DiscordEmulator, TestBot],
+) -> None:
+    emu, _ = env
+    inter = await emu.slash(
+        "shout", {"file": Upload("notes.csv", b"a,b\n1,2\n")}, user_id=ALICE, guild_id=GUILD_ID
+    )
+    reply = await inter.response()
+    assert reply.content == "notes.csv: 8 bytes" and reply.message is not None
+    (sent,) = reply.message.attachments
+    assert sent["filename"] == "loud-notes.csv" and sent["size"] == 8
+    assert emu.file_data(sent) == b"A,B\n1,2\n"
+    uploaded = next(iter(inter.payload["data"]["resolved"]["attachments"]))
+    assert emu.downloaded(uploaded)
+    assert "(attachment: loud-notes.csv)" in render_message(reply.message.data)
+    with pytest.raises(OptionError, match="uploads at most"):
+        await emu.slash(
+            "shout",
+            {"file": Upload("big.bin", b"x" * (emu.attachment_size_limit + 1))},
+            user_id=ALICE,
+            guild_id=GUILD_ID,
+        )
+    with pytest.raises(OptionError, match="attach a file"):
+        await emu.slash("shout", {"file": "notes.csv"}, user_id=ALICE, guild_id=GUILD_ID)
+    url = f"{emu.state.base_url}/attachments/1/nothing.csv"
+    async with aiohttp.ClientSession() as http, http.get(url) as missing:
+        assert missing.status == 404
     assert emu.violations == [] and emu.unknown_routes == []
 
 

@@ -10,8 +10,12 @@ from bot.store import Store
 from bot.store.backend import (
     ClubMovieStore,
     FitLogStore,
+    HistoryStore,
+    MemberListStore,
+    MemberSettingsStore,
     PollStore,
     RatingStore,
+    ServerListStore,
     SessionStore,
     SkipStore,
     StoreBackend,
@@ -24,6 +28,10 @@ REPOSITORIES = {
     "polls": PollStore,
     "fits": FitLogStore,
     "club_movies": ClubMovieStore,
+    "lists": MemberListStore,
+    "server_lists": ServerListStore,
+    "member_settings": MemberSettingsStore,
+    "history": HistoryStore,
 }
 
 
