@@ -157,7 +157,7 @@ def similar_metrics(
     liked = model.user_items.multiply(model.user_items >= threshold).tocsr()
     rng = np.random.default_rng(SPLIT_SEED)
     hits, precision, agreement = [], [], []
-    supported = model.item_counts >= model.support_floor
+    supported = model.item_counts >= model.similar_floor
     for user in np.flatnonzero(np.diff(held.indptr) > 0):
         seeds = liked.indices[liked.indptr[user] : liked.indptr[user + 1]]
         seeds = seeds[supported[seeds]]

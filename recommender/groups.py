@@ -20,8 +20,6 @@ GROUP_STRATEGIES: tuple[GroupStrategy, ...] = (
 DEFAULT_STRATEGY: GroupStrategy = "average_without_misery"
 # Movies a member is predicted to rate below this are a misery for them (2.5★: "meh" or worse).
 MISERY_STARS = 2.5
-# The balanced shortlist is drawn from this many of the group's best movies (at least 3 × n).
-POOL = 30
 
 
 def check_strategy(strategy: str) -> GroupStrategy:
@@ -82,9 +80,10 @@ def shortlist(
     stars. Average without misery and least misery first drop movies any member is
     predicted to rate below `misery` stars (unless fewer than n remain). Least misery then
     ranks by the least served member's score, most pleasure by the best served one's.
-    Average without misery (and plain average, which drops nothing) take the POOL best by
-    the mean score and order them with `balanced_order`, so the first picks already serve
-    every member; their scores are that order's gains.
+    Average without misery (and plain average, which drops nothing) take the n best by the
+    mean score and order them with `balanced_order`, so the first picks already serve every
+    member; their scores are that order's gains. Drawing the n from a larger pool by the
+    same order cost NDCG@10 on both ML-100K and ml-latest-small (pool 30: -0.006 to -0.014).
     """
     check_strategy(strategy)
     combine = {"least_misery": np.min, "most_pleasure": np.max}.get(strategy, np.mean)
@@ -100,6 +99,6 @@ def shortlist(
     if strategy in ("least_misery", "most_pleasure") or member_scores.shape[0] == 1:
         top = order[:n]
         return top, scores[top]
-    pool = order[: max(POOL, 3 * n)]
-    picked, gains = balanced_order(member_scores[:, pool], n)
-    return pool[picked], gains
+    best = order[:n]
+    picked, gains = balanced_order(member_scores[:, best], n)
+    return best[picked], gains

@@ -123,6 +123,8 @@ class ALSModel:
         self._penalty = self.ranking.popularity_penalty * log_support
         self.support_floor = support_floor(counts, self.ranking)
         self._supported = counts >= self.support_floor
+        self.similar_floor = min(self.ranking.min_support, max(1, top))
+        self._similar_supported = counts >= self.similar_floor
 
     # ----------------------------------------------------------------- fitting
     @classmethod
@@ -616,9 +618,11 @@ class ALSModel:
         return self.items.ids[top], self.item_damped_mean[top]
 
     def similar_items(self, movie_id: int, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Most similar movies among movies with enough ratings, by `item_similarities`."""
+        """Most similar movies by `item_similarities`, among movies with `min_support`
+        ratings: unlike personal picks, where the preference model weighs confidence, a
+        "more like this" list has nothing else to keep obscure movies out."""
         row = self.items.index(movie_id)
-        sims = np.where(self._supported, self._similarity_row(row), -np.inf)
+        sims = np.where(self._similar_supported, self._similarity_row(row), -np.inf)
         sims[row] = -np.inf
         top = top_n(sims, n)
         return self.items.ids[top], sims[top]

@@ -299,3 +299,28 @@ def test_shown_stars_bend_below_the_top_and_keep_the_order():
     np.testing.assert_allclose(shown[:4], [low, max(low, 1.0), 3.5, knee])  # floor clipped
     assert np.all(np.diff(shown[1:]) > 0)  # above the floor, strictly increasing
     assert shown[-1] < model.ranking.shown_ceiling <= 5.0
+
+
+def test_sparse_movies_can_be_picked_but_are_never_more_like_this():
+    rng = np.random.default_rng(5)
+    users, items, stars = [], [], []
+    for u in range(1, 61):
+        for m in range(1, 11):  # ten movies everyone rated
+            users.append(u)
+            items.append(m)
+            stars.append(float(rng.integers(1, 6)))
+    for m in range(11, 41):  # thirty movies five people rated each
+        for u in rng.choice(np.arange(1, 61), 5, replace=False):
+            users.append(int(u))
+            items.append(m)
+            stars.append(float(rng.integers(1, 6)))
+    model = ALSModel.fit(
+        Ratings.build(users, items, stars),
+        ALSConfig(factors=2, iterations=3, implicit_reg=1.0),
+        ranking=RankingConfig(min_support=20),
+    )
+    assert model.support_floor == 5 and model.similar_floor == 20
+    ids, _ = model.recommend(1, n=10)
+    assert len(ids) == 10 and np.all(ids > 10)  # only sparse movies are left to pick
+    similar, _ = model.similar_items(1, n=40)
+    assert set(similar.tolist()) == set(range(2, 11))
