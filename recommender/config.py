@@ -119,6 +119,11 @@ class RankingConfig:
       ml-latest-small the lower floor cost its lists a sixth of their held-out hits.
     - cold_start_damping: pseudo-ratings at the global mean blended into each movie's mean
       for the popular list (>= 0); 25 keeps films with a few 5-star ratings off its top.
+    - wanted_bonus: added to a member's rank score for movies they said they want to see
+      (a watchlist) when picking for a group (>= 0); 0.3 is about the spread of a member's
+      top 30 preference scores, so a wanted movie competes with their best but does not
+      override what the others would suffer (a product choice: MovieLens has no
+      watchlists to measure it on).
     - shown_knee, shown_ceiling: predictions shown to people bend smoothly from the knee
       toward the ceiling instead of being clipped at 5 (`ALSModel.shown_stars`); knee <
       ceiling <= 5. On ML-100K u1, held-out ratings of movies predicted 4.75-5.5 averaged
@@ -147,6 +152,7 @@ class RankingConfig:
     min_support: int = 20
     support_share: float = 0.9
     cold_start_damping: float = 25.0
+    wanted_bonus: float = 0.3
     shown_knee: float = 4.4
     shown_ceiling: float = 4.9
     similar_corating: float = 0.5
@@ -160,11 +166,12 @@ class RankingConfig:
             self.popularity_weight,
             self.popularity_penalty,
             self.cold_start_damping,
+            self.wanted_bonus,
         )
         if min(weights) < 0 or self.penalty_ratings <= 0:
             raise ValueError(
-                "stars_weight, popularity_weight, popularity_penalty and cold_start_damping "
-                "must be >= 0, penalty_ratings > 0"
+                "stars_weight, popularity_weight, popularity_penalty, cold_start_damping and "
+                "wanted_bonus must be >= 0, penalty_ratings > 0"
             )
         if self.min_support < 0:
             raise ValueError("min_support must be >= 0")

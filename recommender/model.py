@@ -687,6 +687,7 @@ class ALSModel:
         candidates: np.ndarray | None = None,
         vouched: np.ndarray | None = None,
         exclude: np.ndarray | None = None,
+        wanted: dict[int, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Movies for a group: ids and the scores they were ranked by (`groups.shortlist`).
 
@@ -705,6 +706,10 @@ class ALSModel:
         if exclude is not None:
             idx = self.items.numbers(exclude, missing="negative")
             eligible[idx[idx >= 0]] = False
+        for row, user in enumerate(dict.fromkeys(int(u) for u in users)):
+            if wanted and user in wanted:
+                idx = self.items.numbers(wanted[user], missing="negative")
+                personal[row, idx[idx >= 0]] += self.ranking.wanted_bonus
         personal[:, ~eligible] = -np.inf
         top, scores = shortlist(personal, stars, n, strategy)
         return self.items.ids[top], scores

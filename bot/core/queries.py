@@ -254,10 +254,11 @@ class Queries:
         strategy: GroupStrategy = DEFAULT_STRATEGY,
         exclude: list[int] | None = None,
     ) -> tuple[list[GroupPick], list[int]]:
-        """Picks for members with ratings, plus the members who have none yet; `exclude`
-        (what the group watched, its last shortlist) is never offered.
+        """Picks for members with ratings, plus the members who have none yet.
 
-        A group with one rater gets exactly that member's personal list.
+        Never offered: what any member rated, marked seen or "not interested", and
+        `exclude` (what the group watched, its last shortlist). Movies on members'
+        watchlists are favoured. A group with one rater gets that member's personal list.
         """
         model = self._models.model
         people = list(dict.fromkeys(int(u) for u in members))
@@ -265,7 +266,10 @@ class Queries:
         missing = [u for u in people if u not in known]
         if not known:
             return [], missing
+        lists = self._store.lists
         skip = set(exclude or [])
+        for hidden in ("seen", "not_interested"):
+            skip |= (await lists.of_members(people, hidden)).keys()
         if len(known) == 1:
             personal, _ = await self.recommend(known[0], n + len(skip))
             personal = [p for p in personal if p.movie.movie_id not in skip][:n]
@@ -273,7 +277,14 @@ class Queries:
         keys = [MemberKeys.key(u) for u in known]
         club = np.fromiter(self._models.club_movies, dtype=np.int64)
         banned = np.fromiter(skip, dtype=np.int64, count=len(skip))
-        ids, _ = model.recommend_group(keys, n, strategy, vouched=club, exclude=banned)
+        wanted = {
+            MemberKeys.key(u): np.fromiter(films, dtype=np.int64, count=len(films))
+            for u in known
+            if (films := await lists.movies(u, "watchlist"))
+        }
+        ids, _ = model.recommend_group(
+            keys, n, strategy, vouched=club, exclude=banned, wanted=wanted
+        )
         group, member = model.predict_group(keys, ids, strategy)
         picks = [
             GroupPick(

@@ -385,3 +385,25 @@ async def test_club_movies_added_or_rated_during_a_refit_are_served_after_the_sw
     for movie, raters in ((early.movie_id, 2), (late.movie_id, 1)):
         assert model.item_counts[model.items.index(movie)] == raters
     assert set(model.rated_items(MemberKeys.key(BOB)).tolist()) == {early.movie_id, late.movie_id}
+
+
+async def test_group_picks_leave_out_hidden_movies_and_favour_watchlists(engine: Services):
+    for m, s in ((1, 5), (2, 5), (3, 1)):
+        await engine.ratings.rate(ALICE, m, s)
+    for m, s in ((1, 1), (4, 5), (5, 5)):
+        await engine.ratings.rate(BOB, m, s)
+    before, _ = await engine.queries.recommend_group([ALICE, BOB], 3)
+    first, second = before[0].movie.movie_id, before[1].movie.movie_id
+    await engine.lists.add(ALICE, "not_interested", first)
+    await engine.lists.add(BOB, "seen", second)
+    after, _ = await engine.queries.recommend_group(
+        [ALICE, BOB], 3, exclude=[before[2].movie.movie_id]
+    )
+    shown = [p.movie.movie_id for p in after]
+    assert len(shown) == 3 and not {first, second, before[2].movie.movie_id} & set(shown)
+    longer, _ = await engine.queries.recommend_group([ALICE, BOB], 30)
+    wanted = longer[-1].movie.movie_id  # the group's 30th choice
+    await engine.lists.add(BOB, "watchlist", wanted)
+    favoured, _ = await engine.queries.recommend_group([ALICE, BOB], 30)
+    ranks = [p.movie.movie_id for p in favoured]
+    assert wanted in ranks and ranks.index(wanted) < 29
