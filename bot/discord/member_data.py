@@ -35,8 +35,8 @@ async def forget_question(
 
     count = await queries.rating_count(member)
     view = ConfirmView(member, confirmed, confirm_label="Delete everything")
-    text = (
-        f"This deletes all {count} of your ratings and everything else I store about you. "
-        "It cannot be undone. Are you sure?"
+    what = {0: "everything", 1: "your one rating and everything else"}.get(
+        count, f"all {count} of your ratings and everything else"
     )
+    text = f"This deletes {what} I store about you. It cannot be undone. Are you sure?"
     return text, view
