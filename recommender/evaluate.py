@@ -57,6 +57,20 @@ def ranking_scores(
     return hits.sum(1) / k, dcg / idcg
 
 
+def held_out_liked(model: ALSModel, test: Ratings, threshold: float) -> sp.csr_matrix:
+    """Fitted user row × item: 1 where the user rated the movie >= threshold in `test`
+    (users the model does not know are left out)."""
+    liked = test.ratings >= threshold
+    u = model.users.numbers(test.users[liked], missing="negative")
+    i = model.items.numbers(test.items[liked])
+    keep = u >= 0
+    matrix = sp.csr_matrix(
+        (np.ones(int(keep.sum())), (u[keep], i[keep])), shape=(len(model.users), len(model.items))
+    )
+    matrix.sum_duplicates()
+    return matrix
+
+
 def genre_diversity(top: np.ndarray, genre_masks: np.ndarray) -> float:
     """Mean intra-list genre distance: 1 - Jaccard of two movies' genres, over all pairs of
     each list (index rows, -1 padding ignored), averaged over lists."""
@@ -105,13 +119,7 @@ def ranking_metrics(
 ) -> dict[str, dict[str, float]]:
     """Precision@k and NDCG@k for the model and a popularity baseline (train items excluded),
     with diversity, novelty and coverage of the lists when `genre_masks` (per item) is given."""
-    rel_mask = test.ratings >= threshold
-    u = model.users.numbers(test.users[rel_mask], missing="negative")
-    i = model.items.numbers(test.items[rel_mask])
-    keep = u >= 0
-    relevant = sp.csr_matrix(
-        (np.ones(int(keep.sum())), (u[keep], i[keep])), shape=(len(model.users), len(model.items))
-    )
+    relevant = held_out_liked(model, test, threshold)
     rows = np.flatnonzero(np.diff(relevant.indptr) > 0)
     relevant = relevant[rows]
     top_ids, _ = model.recommend_batch(model.users.ids[rows], k)
@@ -147,13 +155,7 @@ def similar_metrics(
     - precision: share of listed movies the user liked in the held-out part;
     - genre_agreement: mean Jaccard of a listed movie's genres with its seed's.
     """
-    rel_mask = test.ratings >= threshold
-    u = model.users.numbers(test.users[rel_mask], missing="negative")
-    i = model.items.numbers(test.items[rel_mask])
-    keep = u >= 0
-    held = sp.csr_matrix(
-        (np.ones(int(keep.sum())), (u[keep], i[keep])), shape=(len(model.users), len(model.items))
-    )
+    held = held_out_liked(model, test, threshold)
     liked = model.user_items.multiply(model.user_items >= threshold).tocsr()
     rng = np.random.default_rng(SPLIT_SEED)
     hits, precision, agreement = [], [], []

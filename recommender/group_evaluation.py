@@ -18,7 +18,13 @@ import scipy.sparse as sp
 from recommender.config import ALSConfig, RankingConfig
 from recommender.data import Ratings
 from recommender.evaluate import FOLDS as CANONICAL_FOLDS
-from recommender.evaluate import RANDOM_SPLIT, has_canonical_folds, ranking_scores, split_folds
+from recommender.evaluate import (
+    RANDOM_SPLIT,
+    has_canonical_folds,
+    held_out_liked,
+    ranking_scores,
+    split_folds,
+)
 from recommender.groups import GROUP_STRATEGIES
 from recommender.model import ALSModel, top_n
 from recommender.movielens import MovieLens
@@ -113,14 +119,7 @@ def _prepare(
     threshold: float,
 ) -> _Fold:
     model = ALSModel.fit(train, config, items=items, ranking=ranking)
-    mask = test.ratings >= threshold
-    u = model.users.numbers(test.users[mask], missing="negative")
-    i = model.items.numbers(test.items[mask])
-    keep = u >= 0
-    relevant = sp.csr_matrix(
-        (np.ones(int(keep.sum())), (u[keep], i[keep])), shape=(len(model.users), len(items))
-    )
-    relevant.sum_duplicates()
+    relevant = held_out_liked(model, test, threshold)
     users = np.flatnonzero(np.diff(relevant.indptr) > 0)
     correlation, co_rated = rating_correlation(model.user_items)
     correlation[co_rated < MIN_CO_RATED] = np.nan
