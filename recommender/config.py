@@ -11,9 +11,11 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 SolverName = Literal["exact", "cg"]
+ModelName = Literal["als", "bayes"]
 DType = Literal["float32", "float64"]
 
 SOLVERS: tuple[SolverName, ...] = ("exact", "cg")
+MODELS: tuple[ModelName, ...] = ("als", "bayes")
 DTYPES: tuple[DType, ...] = ("float32", "float64")
 
 
@@ -55,6 +57,16 @@ class ALSConfig:
     - dtype: factor precision, "float32" (default: half the memory and bandwidth) or
       "float64" (for exactness checks).
     - threads: worker threads for chunk solves (0 = one per core).
+
+    Rating model fitted by Gibbs sampling instead (`recommender.bayes`), chosen on u1.base:
+
+    - model: "als" (default) or "bayes" (Bayesian ALS: more accurate, many times slower).
+    - bayes_factors: latent dimensions of the sampled rating model (>= 1).
+    - bayes_burn_in, bayes_samples: sweeps discarded, then sweeps averaged (>= 0, >= 1).
+    - bayes_keep: last samples kept side by side for serving (1..bayes_samples); the biases
+      average all samples.
+    - bayes_noise: rating noise precision (> 0), or 0 to sample it.
+    - bayes_beta: pseudo-rows of the Normal-Wishart hyperprior at the zero mean (> 0).
     """
 
     factors: int = 32
@@ -71,6 +83,13 @@ class ALSConfig:
     seed: int = 42
     dtype: DType = "float32"
     threads: int = 0
+    model: ModelName = "als"
+    bayes_factors: int = 10
+    bayes_burn_in: int = 20
+    bayes_samples: int = 200
+    bayes_keep: int = 16
+    bayes_noise: float = 2.0
+    bayes_beta: float = 2.0
 
     def __post_init__(self) -> None:
         if self.factors < 1 or self.iterations < 0:
@@ -83,6 +102,12 @@ class ALSConfig:
             raise ValueError("solver must be 'exact' or 'cg', with cg_steps >= 1")
         if self.dtype not in DTYPES:
             raise ValueError("dtype must be float32 or float64")
+        if self.model not in MODELS or self.bayes_factors < 1 or self.bayes_burn_in < 0:
+            raise ValueError("model must be 'als' or 'bayes', bayes_factors >= 1, burn-in >= 0")
+        if not 1 <= self.bayes_keep <= self.bayes_samples or self.bayes_noise < 0:
+            raise ValueError("1 <= bayes_keep <= bayes_samples and bayes_noise >= 0 required")
+        if self.bayes_beta <= 0:
+            raise ValueError("bayes_beta must be > 0")
 
     def to_dict(self) -> dict[str, object]:
         """Plain dict for JSON metadata (snapshots, evaluation reports)."""
