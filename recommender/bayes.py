@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -96,11 +97,17 @@ def sample_normal_wishart(
     return n * mean / beta + cov_chol @ rng.standard_normal(d), precision
 
 
-def fit_bayes(matrix: sp.csr_matrix, cfg: ALSConfig) -> Factors:
+def fit_bayes(
+    matrix: sp.csr_matrix,
+    cfg: ALSConfig,
+    on_sample: Callable[[float, np.ndarray, np.ndarray], None] | None = None,
+) -> Factors:
     """Gibbs-sample the biased rating model and fit the preference model by ALS.
 
-    Returns posterior-mean biases and the last `bayes_keep` kept samples' factors laid side by
-    side (each scaled by 1/√S), so that x_u·y_i is their average prediction.
+    Returns posterior-mean biases with the posterior-mean factors (`bayes_keep` = 0), or with
+    `bayes_keep` samples spread evenly over the averaged sweeps, laid side by side (each
+    scaled by 1/√S) so that x_u·y_i is their average product. `on_sample(mu, users, items)`
+    sees every averaged sweep's [bias, factors] rows.
     """
     dt = np.dtype(cfg.dtype)
     r = sp.csr_matrix(matrix, dtype=np.float64)
@@ -117,11 +124,11 @@ def fit_bayes(matrix: sp.csr_matrix, cfg: ALSConfig) -> Factors:
     rated_u = np.diff(r.indptr) > 0
     rated_i = np.bincount(r.indices, minlength=n_items) > 0
     alpha = cfg.bayes_noise if cfg.bayes_noise > 0 else 2.0
-    samples = cfg.bayes_samples
-    keep = min(cfg.bayes_keep, samples)
+    samples, keep = cfg.bayes_samples, cfg.bayes_keep
+    stride = samples // max(keep, 1)
     kept_u: list[np.ndarray] = []
     kept_i: list[np.ndarray] = []
-    sum_bu, sum_bi = np.zeros(n_users), np.zeros(n_items)
+    sum_u, sum_i = np.zeros_like(users), np.zeros_like(items)
     threads = cfg.n_threads()
     pool = ThreadPoolExecutor(threads) if threads > 1 else None
     blas = threadpool_limits(limits=1, user_api="blas")
@@ -151,19 +158,24 @@ def fit_bayes(matrix: sp.csr_matrix, cfg: ALSConfig) -> Factors:
                 alpha = rng.gamma(1.0 + r.nnz / 2, 1.0 / (1.0 + resid @ resid / 2))
             kept = sweep - cfg.bayes_burn_in
             if kept >= 0:
-                sum_bu += users[:, 0]
-                sum_bi += items[:, 0]
-                if kept >= samples - keep:
+                sum_u += users
+                sum_i += items
+                if on_sample is not None:
+                    on_sample(mu, users, items)
+                back = samples - 1 - kept
+                if keep and back % stride == 0 and back // stride < keep:
                     kept_u.append(users[:, 1:].copy())
                     kept_i.append(items[:, 1:].copy())
-            log.debug("sweep %d: %.3fs noise precision %.3f", sweep + 1, time.perf_counter() - t0, alpha)
-        scale = 1.0 / np.sqrt(max(len(kept_u), 1))
+            seconds = time.perf_counter() - t0
+            log.debug("sweep %d: %.3fs noise precision %.3f", sweep + 1, seconds, alpha)
+        mean_u, mean_i = sum_u / samples, sum_i / samples
+        if kept_u:
+            scale = 1.0 / np.sqrt(len(kept_u))
+            fac_u, fac_i = np.hstack(kept_u) * scale, np.hstack(kept_i) * scale
+        else:
+            fac_u, fac_i = mean_u[:, 1:], mean_i[:, 1:]
         factors = Factors(
-            mu,
-            (sum_bu / max(samples, 1)).astype(dt),
-            (np.hstack(kept_u) * scale).astype(dt) if kept_u else np.zeros((n_users, k), dt),
-            (sum_bi / max(samples, 1)).astype(dt),
-            (np.hstack(kept_i) * scale).astype(dt) if kept_i else np.zeros((n_items, k), dt),
+            mu, mean_u[:, 0].astype(dt), fac_u.astype(dt), mean_i[:, 0].astype(dt), fac_i.astype(dt)
         )
         _fit_preference(r, cfg, factors, pool)
     finally:

@@ -62,10 +62,13 @@ class ALSConfig:
 
     - model: "als" (default) or "bayes" (Bayesian ALS: more accurate, many times slower).
     - bayes_factors: latent dimensions of the sampled rating model (>= 1).
-    - bayes_burn_in, bayes_samples: sweeps discarded, then sweeps averaged (>= 0, >= 1).
-    - bayes_keep: last samples kept side by side for serving (1..bayes_samples); the biases
-      average all samples.
-    - bayes_noise: rating noise precision (> 0), or 0 to sample it.
+    - bayes_burn_in, bayes_samples: sweeps discarded, then sweeps averaged (>= 0, >= 1);
+      400 samples did no better than 200.
+    - bayes_keep: 0 (default) serves the posterior-mean factors; S > 0 serves S samples side
+      by side instead (S times wider, exact average of their predictions). On a held-out
+      fifth of u1.base the mean factors scored 0.9002, all 200 samples averaged 0.8999.
+    - bayes_noise: rating noise precision (> 0), or 0 (default) to sample it: 0.8999
+      against 0.9122 with BPMF's fixed 2 on that held-out fifth.
     - bayes_beta: pseudo-rows of the Normal-Wishart hyperprior at the zero mean (> 0).
     """
 
@@ -87,8 +90,8 @@ class ALSConfig:
     bayes_factors: int = 10
     bayes_burn_in: int = 20
     bayes_samples: int = 200
-    bayes_keep: int = 16
-    bayes_noise: float = 2.0
+    bayes_keep: int = 0
+    bayes_noise: float = 0.0
     bayes_beta: float = 2.0
 
     def __post_init__(self) -> None:
@@ -104,8 +107,10 @@ class ALSConfig:
             raise ValueError("dtype must be float32 or float64")
         if self.model not in MODELS or self.bayes_factors < 1 or self.bayes_burn_in < 0:
             raise ValueError("model must be 'als' or 'bayes', bayes_factors >= 1, burn-in >= 0")
-        if not 1 <= self.bayes_keep <= self.bayes_samples or self.bayes_noise < 0:
-            raise ValueError("1 <= bayes_keep <= bayes_samples and bayes_noise >= 0 required")
+        if self.bayes_samples < 1:
+            raise ValueError("bayes_samples must be >= 1")
+        if not 0 <= self.bayes_keep <= self.bayes_samples or self.bayes_noise < 0:
+            raise ValueError("0 <= bayes_keep <= bayes_samples and bayes_noise >= 0 required")
         if self.bayes_beta <= 0:
             raise ValueError("bayes_beta must be > 0")
 

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.als import ALSTrainer, Factors, Fold, to_csr
+from recommender.bayes import fit_bayes
 from recommender.config import ALSConfig, RankingConfig
 from recommender.data import Ratings, bit_count
 from recommender.groups import (
@@ -149,8 +150,11 @@ class ALSModel:
             (len(users), len(items)),
         )
         start = time.perf_counter()
-        warm = init._warm_start(users, items, config) if init is not None else None
-        factors = ALSTrainer(config).fit(matrix, init=warm)
+        if config.model == "bayes":  # a Gibbs chain starts afresh: no warm start
+            factors = fit_bayes(matrix, config)
+        else:
+            warm = init._warm_start(users, items, config) if init is not None else None
+            factors = ALSTrainer(config).fit(matrix, init=warm)
         lo, hi = float(ratings.ratings.min()), float(ratings.ratings.max())
         meta = {"fit_seconds": round(time.perf_counter() - start, 3), "fitted_at": time.time()}
         return cls(
