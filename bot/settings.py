@@ -82,6 +82,7 @@ class Settings:
                     _number(env, "ALS_IMPLICIT_FACTORS", defaults.implicit_factors, int)
                 ),
                 solver=_get(env, "ALS_SOLVER", defaults.solver),
+                model=_get(env, "ALS_MODEL", defaults.model),
             )
         except ValueError as exc:
             raise SettingsError(f"ALS settings: {exc}") from None

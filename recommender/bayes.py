@@ -35,6 +35,9 @@ class GaussianRowSampler:
     has precision P = Λ + α Σ z_j z_jᵀ and mean P⁻¹(Λm + α Σ z_j t_j); a draw is
     L⁻ᵀ(L⁻¹b + ε) with P = LLᵀ and ε the row's standard normal noise (drawn up front, so
     results do not depend on which thread solves which chunk).
+
+    `cross` = (this side's fixed features, the other side's weights on them) moves their
+    product into the targets; the other side's own fixed features ride along in `fixed`.
     """
 
     def __init__(
@@ -46,7 +49,12 @@ class GaussianRowSampler:
         prior_precision: np.ndarray,
         noise_precision: float,
         noise: np.ndarray | None,
+        cross: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
+        self.cross = None
+        if cross is not None and cross[0].shape[1]:
+            own, coefs = cross
+            self.cross = (own, np.vstack([coefs, np.zeros((1, coefs.shape[1]))]))
         self.z_pad = np.zeros((len(fixed) + 1, fixed.shape[1] + 1))
         self.z_pad[:-1, 0] = 1.0
         self.z_pad[:-1, 1:] = fixed
@@ -59,6 +67,9 @@ class GaussianRowSampler:
     def __call__(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray]:
         g = self.z_pad[chunk.cols]  # (B, L, K+1); padded entries are zero rows
         t = chunk.values - self.mu - self.bias_pad[chunk.cols]
+        if self.cross is not None:  # the other side's weights on this row's fixed features
+            own, coefs = self.cross
+            t = t - np.einsum("blp,bp->bl", coefs[chunk.cols], own[chunk.rows])
         gt = g.transpose(0, 2, 1)
         a = self.alpha * np.matmul(gt, g) + self.precision
         b = self.alpha * np.matmul(gt, t[:, :, None])[:, :, 0] + self.shift
@@ -106,8 +117,10 @@ def fit_bayes(
 
     Returns posterior-mean biases with the posterior-mean factors (`bayes_keep` = 0), or with
     `bayes_keep` samples spread evenly over the averaged sweeps, laid side by side (each
-    scaled by 1/√S) so that x_u·y_i is their average product. `on_sample(mu, users, items)`
-    sees every averaged sweep's [bias, factors] rows.
+    scaled by 1/√S) so that x_u·y_i is their average product. With `bayes_implicit`, each
+    side also weighs the other side's preference factors (who rated what, as fixed
+    features), served as extra factor columns. `on_sample(mu, users, items)` sees every
+    averaged sweep's served [bias, factors] rows.
     """
     dt = np.dtype(cfg.dtype)
     r = sp.csr_matrix(matrix, dtype=np.float64)
@@ -117,83 +130,104 @@ def fit_bayes(
     k = cfg.bayes_factors
     mu = float(r.data.mean())
     rng = np.random.default_rng(cfg.seed)
-    user_plan = Plan(r, k, np.dtype(np.float64))
-    item_plan = Plan(r.T.tocsr(), k, np.dtype(np.float64))
-    users = np.hstack([np.zeros((n_users, 1)), rng.standard_normal((n_users, k)) * cfg.init_scale])
-    items = np.hstack([np.zeros((n_items, 1)), rng.standard_normal((n_items, k)) * cfg.init_scale])
-    rated_u = np.diff(r.indptr) > 0
-    rated_i = np.bincount(r.indices, minlength=n_items) > 0
-    alpha = cfg.bayes_noise if cfg.bayes_noise > 0 else 2.0
-    samples, keep = cfg.bayes_samples, cfg.bayes_keep
-    stride = samples // max(keep, 1)
-    kept_u: list[np.ndarray] = []
-    kept_i: list[np.ndarray] = []
-    sum_u, sum_i = np.zeros_like(users), np.zeros_like(items)
     threads = cfg.n_threads()
     pool = ThreadPoolExecutor(threads) if threads > 1 else None
     blas = threadpool_limits(limits=1, user_api="blas")
-    coo = r.tocoo()
     try:
+        pref_user, pref_item = _fit_preference(r, cfg, pool)
+        feat_u, feat_i = np.zeros((n_users, 0)), np.zeros((n_items, 0))
+        if cfg.bayes_implicit and pref_user is not None and pref_item is not None:
+            feat_u, feat_i = pref_user.astype(np.float64), pref_item.astype(np.float64)
+
+        def start(n: int, width: int) -> np.ndarray:
+            w = np.zeros((n, 1 + k + width))
+            w[:, 1 : 1 + k] = rng.standard_normal((n, k)) * cfg.init_scale
+            return w
+
+        # users: [b_u, x_u, weights on movie features]; movies: [c_i, y_i, weights on user ones]
+        users, items = start(n_users, feat_i.shape[1]), start(n_items, feat_u.shape[1])
+
+        def served(u: np.ndarray, i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """[bias, factors] rows of both sides whose dot products are the predictions."""
+            su = np.hstack([u, feat_u])
+            si = np.hstack([i[:, : 1 + k], feat_i, i[:, 1 + k :]])
+            return su, si
+
+        user_plan = Plan(r, users.shape[1], np.dtype(np.float64))
+        item_plan = Plan(r.T.tocsr(), items.shape[1], np.dtype(np.float64))
+        rated_u = np.diff(r.indptr) > 0
+        rated_i = np.bincount(r.indices, minlength=n_items) > 0
+        alpha = cfg.bayes_noise if cfg.bayes_noise > 0 else 2.0
+        samples, keep = cfg.bayes_samples, cfg.bayes_keep
+        stride = samples // max(keep, 1)
+        kept_u: list[np.ndarray] = []
+        kept_i: list[np.ndarray] = []
+        sum_u, sum_i = (np.zeros_like(a) for a in served(users, items))
+        coo = r.tocoo()
         for sweep in range(cfg.bayes_burn_in + samples):
             t0 = time.perf_counter()
-            for plan, out, other, rated in (
-                (user_plan, users, items, rated_u),
-                (item_plan, items, users, rated_i),
+            for plan, out, other, own_feat, other_feat, rated in (
+                (user_plan, users, items, feat_u, feat_i, rated_u),
+                (item_plan, items, users, feat_i, feat_u, rated_i),
             ):
                 mean, precision = sample_normal_wishart(out[rated], cfg.bayes_beta, rng)
                 noise = rng.standard_normal(out.shape)
+                fixed = np.hstack([other[:, 1 : 1 + k], other_feat])
+                cross = (own_feat, other[:, 1 + k :])
                 sampler = GaussianRowSampler(
-                    other[:, 1:], other[:, 0], mu, mean, precision, alpha, noise
+                    fixed, other[:, 0], mu, mean, precision, alpha, noise, cross
                 )
                 half_step(plan, sampler, pool, out[:, 1:], bias := np.zeros(len(out)))
                 out[:, 0] = bias
                 out[~rated] = 0.0
+            su, si = served(users, items)
             if cfg.bayes_noise <= 0:
-                resid = coo.data - (
-                    mu
-                    + users[coo.row, 0]
-                    + items[coo.col, 0]
-                    + np.einsum("ij,ij->i", users[coo.row, 1:], items[coo.col, 1:])
-                )
+                pred = mu + su[coo.row, 0] + si[coo.col, 0]
+                pred += np.einsum("ij,ij->i", su[coo.row, 1:], si[coo.col, 1:])
+                resid = coo.data - pred
                 alpha = rng.gamma(1.0 + r.nnz / 2, 1.0 / (1.0 + resid @ resid / 2))
             kept = sweep - cfg.bayes_burn_in
             if kept >= 0:
-                sum_u += users
-                sum_i += items
+                sum_u += su
+                sum_i += si
                 if on_sample is not None:
-                    on_sample(mu, users, items)
+                    on_sample(mu, su, si)
                 back = samples - 1 - kept
                 if keep and back % stride == 0 and back // stride < keep:
-                    kept_u.append(users[:, 1:].copy())
-                    kept_i.append(items[:, 1:].copy())
+                    kept_u.append(su[:, 1:])
+                    kept_i.append(si[:, 1:])
             seconds = time.perf_counter() - t0
             log.debug("sweep %d: %.3fs noise precision %.3f", sweep + 1, seconds, alpha)
-        mean_u, mean_i = sum_u / samples, sum_i / samples
-        if kept_u:
-            scale = 1.0 / np.sqrt(len(kept_u))
-            fac_u, fac_i = np.hstack(kept_u) * scale, np.hstack(kept_i) * scale
-        else:
-            fac_u, fac_i = mean_u[:, 1:], mean_i[:, 1:]
-        factors = Factors(
-            mu, mean_u[:, 0].astype(dt), fac_u.astype(dt), mean_i[:, 0].astype(dt), fac_i.astype(dt)
-        )
-        _fit_preference(r, cfg, factors, pool)
     finally:
         blas.restore_original_limits()
         if pool is not None:
             pool.shutdown()
-    return factors
+    mean_u, mean_i = sum_u / samples, sum_i / samples
+    if kept_u:
+        scale = 1.0 / np.sqrt(len(kept_u))
+        fac_u, fac_i = np.hstack(kept_u) * scale, np.hstack(kept_i) * scale
+    else:
+        fac_u, fac_i = mean_u[:, 1:], mean_i[:, 1:]
+    return Factors(
+        mu,
+        mean_u[:, 0].astype(dt),
+        fac_u.astype(dt),
+        mean_i[:, 0].astype(dt),
+        fac_i.astype(dt),
+        pref_user=pref_user,
+        pref_item=pref_item,
+    )
 
 
 def _fit_preference(
-    r: sp.csr_matrix, cfg: ALSConfig, f: Factors, pool: ThreadPoolExecutor | None
-) -> None:
+    r: sp.csr_matrix, cfg: ALSConfig, pool: ThreadPoolExecutor | None
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     """The preference model exactly as `ALSTrainer.fit` runs it (same start, same sweeps)."""
     if cfg.implicit_factors == 0:
-        return
+        return None, None
     dt = np.dtype(cfg.dtype)
-    start = ALSTrainer(cfg)._initial(r.shape[0], r.shape[1], f.mu, dt, None)
-    f.pref_user, f.pref_item = start.pref_user, start.pref_item
+    f = ALSTrainer(cfg)._initial(r.shape[0], r.shape[1], 0.0, dt, None)
+    assert f.pref_user is not None and f.pref_item is not None
     rd = sp.csr_matrix(r, dtype=dt)
     user_plan = Plan(rd, cfg.factors, dt)
     item_plan = Plan(rd.T.tocsr(), cfg.factors, dt)
@@ -204,3 +238,4 @@ def _fit_preference(
         ):
             warm = out if cfg.solver == "cg" else None
             half_step(plan, PreferenceSolver(fixed, cfg, warm), pool, out)
+    return f.pref_user, f.pref_item

@@ -14,6 +14,7 @@ def test_defaults_without_environment():
     assert s.discord_token is None and s.api_base == DISCORD_API_BASE
     assert s.dataset == "ml-latest-small" and s.database_path == Path("data/moviebot.db")
     assert s.refit_interval == 600 and s.als.factors == 32 and s.als.solver == "cg"
+    assert s.als.model == "als"
 
 
 def test_values_are_parsed():
@@ -25,6 +26,7 @@ def test_values_are_parsed():
             "DATA_DIR": "/tmp/x",
             "ALS_FACTORS": "16",
             "ALS_SOLVER": "exact",
+            "ALS_MODEL": "bayes",
             "REFIT_INTERVAL": "30",
             "REFIT_MIN_CHANGES": "5",
             "LOG_LEVEL": "debug",
@@ -33,7 +35,7 @@ def test_values_are_parsed():
     assert s.dev_guild_id == 123456789012345678
     assert s.api_base == "http://127.0.0.1:9/api/v10"
     assert s.database_path == Path("/tmp/x/moviebot.db")
-    assert s.als.factors == 16 and s.als.solver == "exact"
+    assert s.als.factors == 16 and s.als.solver == "exact" and s.als.model == "bayes"
     assert s.refit_interval == 30 and s.refit_min_changes == 5 and s.log_level == "DEBUG"
 
 
@@ -50,6 +52,7 @@ def test_token_never_appears_in_repr_or_description():
         ({"ALS_FACTORS": "many"}, "ALS_FACTORS"),
         ({"ALS_FACTORS": "0"}, "factors"),
         ({"ALS_SOLVER": "magic"}, "solver"),
+        ({"ALS_MODEL": "magic"}, "model"),
         ({"REFIT_INTERVAL": "soon"}, "REFIT_INTERVAL"),
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
     ],

@@ -66,6 +66,20 @@ def test_row_without_noise_is_the_conditional_mean() -> None:
     np.testing.assert_allclose(_draws(3, None), np.tile(mean, (3, 1)), atol=1e-12)
 
 
+def test_cross_features_move_into_the_targets() -> None:
+    """A row's fixed features times the other side's weights on them act as a known offset."""
+    own = np.array([[0.4, -0.2]])  # the user's fixed features
+    weights = np.arange(8.0).reshape(4, 2) / 10  # each movie's weights on them
+    m = sp.csr_matrix((STARS, (np.zeros(3, int), COLS)), shape=(1, 4))
+    chunk = Plan(m, 2, np.dtype(np.float64)).chunks[0]
+    args = (FIXED, FIXED_BIAS, MU, PRIOR_MEAN, PRIOR_PRECISION, ALPHA, None)
+    with_cross = GaussianRowSampler(*args, cross=(own, weights))(chunk)
+    shifted = replace(chunk, values=chunk.values - weights[COLS] @ own[0])
+    plain = GaussianRowSampler(*args)(shifted)
+    np.testing.assert_allclose(with_cross[0], plain[0])
+    np.testing.assert_allclose(with_cross[1], plain[1])
+
+
 def test_wishart_draws_have_mean_df_times_scale_and_bartlett_variance() -> None:
     scale = np.array([[1.0, 0.4], [0.4, 0.5]])
     df, n = 6.0, 20_000
@@ -122,21 +136,23 @@ def test_fit_is_reproducible_with_a_seed_and_any_thread_count() -> None:
     assert not np.array_equal(a.user_factors, c.user_factors)
 
 
-def test_served_samples_average_their_predictions_exactly() -> None:
+@pytest.mark.parametrize("implicit", [0, 3])
+def test_served_samples_average_their_predictions_exactly(implicit: int) -> None:
     m = _matrix()
     seen: list[tuple[np.ndarray, np.ndarray]] = []
     f = fit_bayes(
         m,
-        replace(SMALL, bayes_keep=SMALL.bayes_samples, implicit_factors=0),
+        replace(SMALL, bayes_keep=SMALL.bayes_samples, implicit_factors=implicit),
         lambda mu, u, i: seen.append((u.copy(), i.copy())),
     )
     assert len(seen) == SMALL.bayes_samples
-    assert f.user_factors.shape == (m.shape[0], 4 * SMALL.bayes_samples)
+    width = 4 + 2 * implicit  # factors, weights on the other side's features, own features
+    assert f.user_factors.shape == (m.shape[0], width * SMALL.bayes_samples)
     expected = np.mean([u[:, :1] + i[:, 0] + u[:, 1:] @ i[:, 1:].T for u, i in seen], axis=0)
     got = f.user_bias[:, None] + f.item_bias + f.user_factors @ f.item_factors.T
     np.testing.assert_allclose(got, expected, atol=1e-4)
-    mean = fit_bayes(m, replace(SMALL, implicit_factors=0))
-    assert mean.user_factors.shape == (m.shape[0], 4)
+    mean = fit_bayes(m, replace(SMALL, implicit_factors=implicit))
+    assert mean.user_factors.shape == (m.shape[0], width)
     averaged = np.mean([u[:, 1:] for u, _ in seen], 0)
     np.testing.assert_allclose(mean.user_factors, averaged, atol=1e-5)
 
@@ -170,6 +186,6 @@ def test_real_u1_rmse_meets_the_target(real_ml100k) -> None:
 
     train, test = load_fold(real_ml100k.path, "u1", real_ml100k.catalog)
     items = Vocabulary(real_ml100k.catalog.movie_ids)
-    model = ALSModel.fit(train, replace(ALSConfig(model="bayes"), implicit_factors=0), items=items)
+    model = ALSModel.fit(train, ALSConfig(model="bayes"), items=items)
     rmse, _ = error_metrics(model, test)
     assert rmse <= 0.905
