@@ -23,6 +23,8 @@ from recommender.config import ALSConfig
 from recommender.solvers import (
     CGSolver,
     ExplicitSolver,
+    GaussianPrior,
+    GaussianRowSampler,
     Plan,
     PreferenceSolver,
     Solver,
@@ -44,6 +46,9 @@ class Factors:
     loss_history: list[float] = field(default_factory=list)
     pref_user: np.ndarray | None = None
     pref_item: np.ndarray | None = None
+    # a sampled model's priors: fold-in then gives the posterior mean instead of a ridge solve
+    user_prior: GaussianPrior | None = None
+    item_prior: GaussianPrior | None = None
 
 
 def to_csr(
@@ -163,7 +168,7 @@ class ALSTrainer:
 
     def item_solvers(self, factors: Factors) -> tuple[Solver, Solver | None]:
         """The user-side solvers for fixed item factors; build once per model, reuse per fold-in."""
-        explicit = ExplicitSolver(factors.item_factors, factors.item_bias, factors.mu, self.config)
+        explicit = _explicit(factors.item_factors, factors.item_bias, factors, self.config, "user")
         pref = None
         if factors.pref_item is not None:
             pref = PreferenceSolver(factors.pref_item, self.config)
@@ -171,7 +176,7 @@ class ALSTrainer:
 
     def user_solvers(self, factors: Factors) -> tuple[Solver, Solver | None]:
         """The item-side solvers for fixed user factors (the mirror of `item_solvers`)."""
-        explicit = ExplicitSolver(factors.user_factors, factors.user_bias, factors.mu, self.config)
+        explicit = _explicit(factors.user_factors, factors.user_bias, factors, self.config, "item")
         pref = None
         if factors.pref_user is not None:
             pref = PreferenceSolver(factors.pref_user, self.config)
@@ -199,6 +204,18 @@ class ALSTrainer:
         exactly as an item half-step would, against `factors`' user side."""
         solvers = solvers or self.user_solvers(factors)
         return _fold(factors.user_factors, factors.pref_user, users, ratings, solvers, "user")
+
+
+def _explicit(
+    fixed: np.ndarray, fixed_bias: np.ndarray, factors: Factors, cfg: ALSConfig, side: str
+) -> Solver:
+    """The ridge solver, or the posterior mean under `side`'s prior when the model has one."""
+    prior = factors.user_prior if side == "user" else factors.item_prior
+    if prior is None:
+        return ExplicitSolver(fixed, fixed_bias, factors.mu, cfg)
+    return GaussianRowSampler(
+        fixed, fixed_bias, factors.mu, prior.mean, prior.precision, prior.noise_precision, None
+    )
 
 
 def _fold(

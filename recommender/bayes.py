@@ -23,62 +23,9 @@ from threadpoolctl import threadpool_limits
 
 from recommender.als import ALSTrainer, Factors
 from recommender.config import ALSConfig
-from recommender.solvers import Chunk, Plan, PreferenceSolver, half_step
+from recommender.solvers import GaussianPrior, GaussianRowSampler, Plan, PreferenceSolver, half_step
 
 log = logging.getLogger(__name__)
-
-
-class GaussianRowSampler:
-    """Draws rows (bias, factors) from their Gaussian conditionals against a fixed side.
-
-    For a row with partners z_j = [1, y_j] and targets t_j = r_j - mu - c_j, the conditional
-    has precision P = Λ + α Σ z_j z_jᵀ and mean P⁻¹(Λm + α Σ z_j t_j); a draw is
-    L⁻ᵀ(L⁻¹b + ε) with P = LLᵀ and ε the row's standard normal noise (drawn up front, so
-    results do not depend on which thread solves which chunk).
-
-    `cross` = (this side's fixed features, the other side's weights on them) moves their
-    product into the targets; the other side's own fixed features ride along in `fixed`.
-    """
-
-    def __init__(
-        self,
-        fixed: np.ndarray,
-        fixed_bias: np.ndarray,
-        mu: float,
-        prior_mean: np.ndarray,
-        prior_precision: np.ndarray,
-        noise_precision: float,
-        noise: np.ndarray | None,
-        cross: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> None:
-        self.cross = None
-        if cross is not None and cross[0].shape[1]:
-            own, coefs = cross
-            self.cross = (own, np.vstack([coefs, np.zeros((1, coefs.shape[1]))]))
-        self.z_pad = np.zeros((len(fixed) + 1, fixed.shape[1] + 1))
-        self.z_pad[:-1, 0] = 1.0
-        self.z_pad[:-1, 1:] = fixed
-        self.bias_pad = np.append(fixed_bias, 0.0)
-        self.mu, self.alpha = mu, noise_precision
-        self.precision = prior_precision
-        self.shift = prior_precision @ prior_mean
-        self.noise = noise
-
-    def __call__(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray]:
-        g = self.z_pad[chunk.cols]  # (B, L, K+1); padded entries are zero rows
-        t = chunk.values - self.mu - self.bias_pad[chunk.cols]
-        if self.cross is not None:  # the other side's weights on this row's fixed features
-            own, coefs = self.cross
-            t = t - np.einsum("blp,bp->bl", coefs[chunk.cols], own[chunk.rows])
-        gt = g.transpose(0, 2, 1)
-        a = self.alpha * np.matmul(gt, g) + self.precision
-        b = self.alpha * np.matmul(gt, t[:, :, None])[:, :, 0] + self.shift
-        chol = np.linalg.cholesky(a)
-        half = np.linalg.solve(chol, b[:, :, None])
-        if self.noise is not None:
-            half += self.noise[chunk.rows][:, :, None]
-        w = np.linalg.solve(chol.transpose(0, 2, 1), half)[:, :, 0]
-        return w[:, 0], w[:, 1:]
 
 
 def sample_wishart(scale: np.ndarray, df: float, rng: np.random.Generator) -> np.ndarray:
@@ -163,6 +110,8 @@ def fit_bayes(
         kept_u: list[np.ndarray] = []
         kept_i: list[np.ndarray] = []
         sum_u, sum_i = (np.zeros_like(a) for a in served(users, items))
+        moments = [_Moments(sum_u.shape[1]), _Moments(sum_i.shape[1])]
+        noise_sum = 0.0
         coo = r.tocoo()
         for sweep in range(cfg.bayes_burn_in + samples):
             t0 = time.perf_counter()
@@ -190,6 +139,9 @@ def fit_bayes(
             if kept >= 0:
                 sum_u += su
                 sum_i += si
+                moments[0].add(su[rated_u])
+                moments[1].add(si[rated_i])
+                noise_sum += alpha
                 if on_sample is not None:
                     on_sample(mu, su, si)
                 back = samples - 1 - kept
@@ -216,7 +168,28 @@ def fit_bayes(
         fac_i.astype(dt),
         pref_user=pref_user,
         pref_item=pref_item,
+        user_prior=moments[0].prior(noise_sum / samples),
+        item_prior=moments[1].prior(noise_sum / samples),
     )
+
+
+class _Moments:
+    """Running first and second moments of sampled rows, for the fold-in prior."""
+
+    def __init__(self, width: int) -> None:
+        self.n, self.s1, self.s2 = 0, np.zeros(width), np.zeros((width, width))
+
+    def add(self, rows: np.ndarray) -> None:
+        self.n += len(rows)
+        self.s1 += rows.sum(axis=0)
+        self.s2 += rows.T @ rows
+
+    def prior(self, noise_precision: float) -> GaussianPrior:
+        """The rows' population Gaussian (over rows and samples) as a prior."""
+        mean = self.s1 / max(self.n, 1)
+        cov = self.s2 / max(self.n, 1) - np.outer(mean, mean)
+        cov[np.diag_indices_from(cov)] += 1e-6
+        return GaussianPrior(mean, np.linalg.inv(cov), float(noise_precision))
 
 
 def _fit_preference(

@@ -735,7 +735,8 @@ class ALSModel:
         """The user's own ratings that pushed this prediction most, as (movie id, stars added).
 
         The user's weights are w = A⁻¹ Σ_j z_j t_j, so the prediction's learned part splits
-        exactly into per-rating terms (z_i·A⁻¹z_j)·t_j.
+        exactly into per-rating terms (z_i·A⁻¹z_j)·t_j; under a sampled model's prior N(m, Λ⁻¹)
+        the part beyond z_i·m splits likewise.
         """
         state = self._state(user)
         target = self.items.index(movie_id)
@@ -745,11 +746,16 @@ class ALSModel:
         z = np.hstack([np.ones((len(state.items), 1)), f.item_factors[state.items]]).astype(
             np.float64
         )
-        scale = float(len(state.items)) ** cfg.reg_exponent
-        a = z.T @ z + np.diag([cfg.reg_bias * scale] + [cfg.reg * scale] * (z.shape[1] - 1))
         zi = np.concatenate([[1.0], f.item_factors[target]]).astype(np.float64)
-        influence = z @ np.linalg.solve(a, zi)
         t = state.ratings - f.mu - f.item_bias[state.items]
+        if (prior := f.user_prior) is not None:  # w = m + αP⁻¹Zᵀ(t − Zm): m is not a rating's
+            a = prior.noise_precision * z.T @ z + prior.precision
+            influence = prior.noise_precision * z @ np.linalg.solve(a, zi)
+            t = t - z @ prior.mean
+        else:
+            scale = float(len(state.items)) ** cfg.reg_exponent
+            a = z.T @ z + np.diag([cfg.reg_bias * scale] + [cfg.reg * scale] * (z.shape[1] - 1))
+            influence = z @ np.linalg.solve(a, zi)
         contrib = influence * t
         order = np.argsort(-contrib, kind="stable")[:n]
         return [(int(self.items.ids[state.items[j]]), float(contrib[j])) for j in order]

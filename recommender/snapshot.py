@@ -12,6 +12,7 @@ from recommender.als import Factors
 from recommender.atomic import atomic_write
 from recommender.config import ALSConfig, RankingConfig
 from recommender.model import ALSModel
+from recommender.solvers import GaussianPrior
 from recommender.vocab import Vocabulary
 
 FORMAT_VERSION = 1
@@ -58,6 +59,11 @@ def save_model(model: ALSModel, path: Path, extra: dict[str, object] | None = No
     }
     if f.pref_user is not None and f.pref_item is not None:
         arrays["pref_user"], arrays["pref_item"] = f.pref_user, f.pref_item
+    for side, prior in (("user", f.user_prior), ("item", f.item_prior)):
+        if prior is not None:
+            arrays[f"{side}_prior_mean"] = prior.mean
+            arrays[f"{side}_prior_precision"] = prior.precision
+            arrays[f"{side}_prior_noise"] = np.array(prior.noise_precision)
     atomic_write(path, lambda tmp: np.savez(tmp, **arrays))
     sidecar = json.dumps(meta, indent=2, default=str).encode()
     atomic_write(metadata_path(path), lambda tmp: tmp.write_bytes(sidecar))
@@ -113,6 +119,8 @@ def load_model(
             arrays["item_factors"],
             pref_user=arrays.get("pref_user"),
             pref_item=arrays.get("pref_item"),
+            user_prior=_prior(arrays, "user"),
+            item_prior=_prior(arrays, "item"),
         )
         if factors.user_factors.shape[0] != len(users) or factors.item_factors.shape[0] != len(
             items
@@ -130,4 +138,15 @@ def load_model(
         RankingConfig(**meta["ranking"]),
         tuple(meta["rating_range"]),  # type: ignore[arg-type]
         {k: v for k, v in meta.items() if k in ("fit_seconds", "fitted_at", "rmse")},
+    )
+
+
+def _prior(arrays: dict[str, np.ndarray], side: str) -> GaussianPrior | None:
+    """A sampled model's fold-in prior for `side`, if the snapshot has one."""
+    if f"{side}_prior_mean" not in arrays:
+        return None
+    return GaussianPrior(
+        arrays[f"{side}_prior_mean"],
+        arrays[f"{side}_prior_precision"],
+        float(arrays[f"{side}_prior_noise"]),
     )

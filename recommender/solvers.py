@@ -213,6 +213,69 @@ class CGSolver:
         return w[:, 0], w[:, 1:]
 
 
+@dataclass(frozen=True)
+class GaussianPrior:
+    """A side's rows' Gaussian prior over [bias, factors] and the rating noise precision: what
+    a sampled model needs to fold a row in as its posterior mean."""
+
+    mean: np.ndarray
+    precision: np.ndarray
+    noise_precision: float
+
+
+class GaussianRowSampler:
+    """Draws rows (bias, factors) from their Gaussian conditionals against a fixed side.
+
+    For a row with partners z_j = [1, y_j] and targets t_j = r_j - mu - c_j, the conditional
+    has precision P = Λ + α Σ z_j z_jᵀ and mean P⁻¹(Λm + α Σ z_j t_j); a draw is
+    L⁻ᵀ(L⁻¹b + ε) with P = LLᵀ and ε the row's standard normal noise (drawn up front, so
+    results do not depend on which thread solves which chunk).
+
+    `cross` = (this side's fixed features, the other side's weights on them) moves their
+    product into the targets; the other side's own fixed features ride along in `fixed`.
+    """
+
+    def __init__(
+        self,
+        fixed: np.ndarray,
+        fixed_bias: np.ndarray,
+        mu: float,
+        prior_mean: np.ndarray,
+        prior_precision: np.ndarray,
+        noise_precision: float,
+        noise: np.ndarray | None,
+        cross: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
+        self.cross = None
+        if cross is not None and cross[0].shape[1]:
+            own, coefs = cross
+            self.cross = (own, np.vstack([coefs, np.zeros((1, coefs.shape[1]))]))
+        self.z_pad = np.zeros((len(fixed) + 1, fixed.shape[1] + 1))
+        self.z_pad[:-1, 0] = 1.0
+        self.z_pad[:-1, 1:] = fixed
+        self.bias_pad = np.append(fixed_bias, 0.0)
+        self.mu, self.alpha = mu, noise_precision
+        self.precision = prior_precision
+        self.shift = prior_precision @ prior_mean
+        self.noise = noise
+
+    def __call__(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray]:
+        g = self.z_pad[chunk.cols]  # (B, L, K+1); padded entries are zero rows
+        t = chunk.values - self.mu - self.bias_pad[chunk.cols]
+        if self.cross is not None:  # the other side's weights on this row's fixed features
+            own, coefs = self.cross
+            t = t - np.einsum("blp,bp->bl", coefs[chunk.cols], own[chunk.rows])
+        gt = g.transpose(0, 2, 1)
+        a = self.alpha * np.matmul(gt, g) + self.precision
+        b = self.alpha * np.matmul(gt, t[:, :, None])[:, :, 0] + self.shift
+        chol = np.linalg.cholesky(a)
+        half = np.linalg.solve(chol, b[:, :, None])
+        if self.noise is not None:
+            half += self.noise[chunk.rows][:, :, None]
+        w = np.linalg.solve(chol.transpose(0, 2, 1), half)[:, :, 0]
+        return w[:, 0], w[:, 1:]
+
+
 Solver = Callable[[Chunk], tuple[np.ndarray | None, np.ndarray]]
 
 

@@ -9,15 +9,10 @@ import pytest
 import scipy.sparse as sp
 
 from recommender.als import ALSTrainer, to_csr
-from recommender.bayes import (
-    GaussianRowSampler,
-    fit_bayes,
-    sample_normal_wishart,
-    sample_wishart,
-)
+from recommender.bayes import fit_bayes, sample_normal_wishart, sample_wishart
 from recommender.config import ALSConfig
 from recommender.model import ALSModel
-from recommender.solvers import Plan
+from recommender.solvers import GaussianRowSampler, Plan
 from recommender.vocab import Vocabulary
 from tests.recommender.test_model import ModelContract, taste_fixture
 
@@ -177,6 +172,41 @@ def test_config_rejects_bad_bayes_settings() -> None:
 
 class TestBayesModel(ModelContract):
     config = replace(SMALL, reg=0.5, implicit_reg=1.0, bayes_samples=40)
+
+    def test_explain_terms_sum_to_the_learned_part(self, model: ALSModel) -> None:
+        """Under the prior N(m, Λ⁻¹) the ratings explain what the prior mean does not."""
+        rated = model.rated_items(4)
+        everything = model.explain(4, 7, n=len(rated))
+        stars = model.user_items[model.users.index(4)].data
+        fold = model.recalculate_user(rated, stars)
+        zi = np.concatenate([[1.0], model.factors.item_factors[model.items.index(7)]])
+        learned = fold.bias + fold.vector @ zi[1:]
+        assert model.factors.user_prior is not None
+        prior_part = zi @ model.factors.user_prior.mean
+        assert sum(c for _, c in everything) == pytest.approx(learned - prior_part, abs=1e-3)
+
+    def test_fold_in_is_the_posterior_mean_under_the_prior(self, model: ALSModel) -> None:
+        f = model.factors
+        assert f.user_prior is not None
+        rated = model.rated_items(4)
+        stars = model.user_items[model.users.index(4)].data.astype(np.float64)
+        p = f.user_prior
+        z = np.hstack([np.ones((len(rated), 1)), f.item_factors[model.items.numbers(rated)]])
+        t = stars - f.mu - f.item_bias[model.items.numbers(rated)]
+        a = p.precision + p.noise_precision * z.T @ z
+        w = np.linalg.solve(a, p.precision @ p.mean + p.noise_precision * z.T @ t)
+        fold = model.recalculate_user(rated, stars)
+        np.testing.assert_allclose([fold.bias, *fold.vector], w, atol=1e-4)
+
+    def test_snapshot_keeps_the_fold_in_prior(self, model: ALSModel, tmp_path) -> None:
+        from recommender.snapshot import load_model, save_model
+
+        loaded = load_model(save_model(model, tmp_path / "bayes.npz"))
+        for side in ("user_prior", "item_prior"):
+            saved, back = getattr(model.factors, side), getattr(loaded.factors, side)
+            np.testing.assert_array_equal(saved.precision, back.precision)
+            np.testing.assert_array_equal(saved.mean, back.mean)
+            assert saved.noise_precision == back.noise_precision
 
 
 @pytest.mark.realdata
