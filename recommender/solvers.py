@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import solve_triangular
 
 from recommender.config import ALSConfig
 
@@ -269,10 +270,10 @@ class GaussianRowSampler:
         a = self.alpha * np.matmul(gt, g) + self.precision
         b = self.alpha * np.matmul(gt, t[:, :, None])[:, :, 0] + self.shift
         chol = np.linalg.cholesky(a)
-        half = np.linalg.solve(chol, b[:, :, None])
+        half = solve_triangular(chol, b[:, :, None], lower=True)
         if self.noise is not None:
             half += self.noise[chunk.rows][:, :, None]
-        w = np.linalg.solve(chol.transpose(0, 2, 1), half)[:, :, 0]
+        w = solve_triangular(chol, half, lower=True, trans="T")[:, :, 0]
         return w[:, 0], w[:, 1:]
 
 
