@@ -104,7 +104,7 @@ def fit_bayes(
         item_plan = Plan(r.T.tocsr(), items.shape[1], np.dtype(np.float64))
         rated_u = np.diff(r.indptr) > 0
         rated_i = np.bincount(r.indices, minlength=n_items) > 0
-        alpha = cfg.bayes_noise if cfg.bayes_noise > 0 else 2.0
+        alpha = cfg.bayes_noise if cfg.bayes_noise > 0 else 2.0  # sampled: starts at BPMF's 2
         samples, keep = cfg.bayes_samples, cfg.bayes_keep
         stride = samples // max(keep, 1)
         kept_u: list[np.ndarray] = []
@@ -134,6 +134,7 @@ def fit_bayes(
                 pred = mu + su[coo.row, 0] + si[coo.col, 0]
                 pred += np.einsum("ij,ij->i", su[coo.row, 1:], si[coo.col, 1:])
                 resid = coo.data - pred
+                # Gamma(1, 1) prior on the noise precision, conjugate to the residuals
                 alpha = rng.gamma(1.0 + r.nnz / 2, 1.0 / (1.0 + resid @ resid / 2))
             kept = sweep - cfg.bayes_burn_in
             if kept >= 0:
@@ -180,6 +181,7 @@ class _Moments:
         self.n, self.s1, self.s2 = 0, np.zeros(width), np.zeros((width, width))
 
     def add(self, rows: np.ndarray) -> None:
+        """Count one sweep's rows."""
         self.n += len(rows)
         self.s1 += rows.sum(axis=0)
         self.s2 += rows.T @ rows
