@@ -62,7 +62,7 @@ class ALSConfig:
     fifth of u1.base held out from the rest (RMSE there in brackets):
 
     - model: "als" (default) or "bayes" (Bayesian ALS: 0.879 against 0.910 over u1..u5,
-      30-70× the fit time).
+      35-110× the fit time).
     - bayes_factors: latent dimensions of the sampled rating model (>= 1); 10 (0.8833; 5
       gave 0.8831, 20 0.8855).
     - bayes_burn_in, bayes_samples: sweeps discarded, then sweeps averaged (>= 0, >= 1); 20
