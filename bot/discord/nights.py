@@ -175,10 +175,11 @@ class ScheduleForm(discord.ui.Modal):
     """When and where the night happens; creates the Discord event on submit."""
 
     when: discord.ui.TextInput[ScheduleForm] = discord.ui.TextInput(
-        label="When", placeholder="in 2h · 20:30 · fri 9pm · 2025-06-07 20:30", max_length=60
+        label="When", custom_id="when", max_length=60
     )
     where: discord.ui.TextInput[ScheduleForm] = discord.ui.TextInput(
         label="Where (voice channel or a place)",
+        custom_id="where",
         placeholder="blank: the first voice channel",
         required=False,
         max_length=LOCATION_MAX,
@@ -188,7 +189,6 @@ class ScheduleForm(discord.ui.Modal):
         form_id = f"night:form:{poll.poll_id}"
         super().__init__(title=clip(f"Schedule {title}", 45), custom_id=form_id)
         self.poll = poll
-        self.zone = zone
         self.when.placeholder = clip(f"in 2h · 20:30 ({zone}) · fri 9pm · 2025-06-07 20:30", 100)
 
     async def on_submit(self, interaction: Interaction) -> None:
