@@ -137,12 +137,12 @@ class NightEvents:
         return await self._store.nights.mark_night(night_id, step)
 
     # ---------------------------------------------------------------------- attendees
-    async def attending(self, night_id: int, member: int, yes: bool) -> None:
-        """A member marked themselves interested in the night's event (or took it back)."""
-        await self._store.nights.set_attending(night_id, member, yes)
-
     async def set_attendees(self, night_id: int, members: Iterable[int]) -> None:
-        """The attendees as Discord lists them now (answers already given are kept)."""
+        """The attendees as Discord lists them now (answers already given are kept).
+
+        The gateway's "user added/removed" events do not name the member to a bot without
+        the privileged members intent, so the list is asked for when it is needed.
+        """
         await self._store.nights.set_attendees(night_id, members)
 
     async def attendees(self, night_id: int) -> dict[int, float | None]:

@@ -35,7 +35,8 @@ class NightTimers:
         self.bot = bot
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self.steps_run = 0  # for tests and logs: steps taken since start
+        self.steps_run = 0  # steps taken since start
+        self.passes = 0  # looks at the clock since start (tests wait on these)
 
     def start(self) -> None:
         """Start the loop (it waits for the gateway to be ready first)."""
@@ -64,6 +65,7 @@ class NightTimers:
             try:
                 await self.run_due()
                 wake_at = await self._next_due()
+                self.passes += 1
             except Exception:
                 log.exception("movie-night timers failed; retrying in %.0f s", RETRY_S)
                 failed, wake_at = True, None

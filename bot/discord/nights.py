@@ -62,10 +62,10 @@ def lacking_text(missing: list[str]) -> str:
     """A clear "I can't" for missing permissions, saying which and who can fix it."""
     bold = [f"**{m}**" for m in missing]
     names = bold[0] if len(bold) == 1 else f"{', '.join(bold[:-1])} and {bold[-1]}"
-    which = "permission" if len(missing) == 1 else "permissions"
+    which, them = ("permission", "it") if len(missing) == 1 else ("permissions", "them")
     return (
         f"I can't create server events here: I need the {names} {which}. A server admin can "
-        f"give them to my role (Server Settings → Roles), then press **Schedule it** again."
+        f"give {them} to my role (Server Settings → Roles), then press **Schedule it** again."
     )
 
 

@@ -149,26 +149,6 @@ class NightRepository:
 
         return await self._db.submit(op)
 
-    async def set_attending(self, night_id: int, user_id: int, attending: bool) -> None:
-        """A member marked themselves interested in the night's event, or took it back."""
-        user = check_snowflake("user_id", user_id)
-
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[None, int]:
-            if attending:
-                await conn.execute(
-                    "INSERT OR IGNORE INTO night_attendees (night_id, user_id) VALUES (?, ?)",
-                    (int(night_id), user),
-                )
-            else:
-                await conn.execute(
-                    "DELETE FROM night_attendees WHERE night_id = ? AND user_id = ? "
-                    "AND stars IS NULL",
-                    (int(night_id), user),
-                )
-            return None, 0
-
-        await self._db.submit(op)
-
     async def set_attendees(self, night_id: int, user_ids: Iterable[int]) -> None:
         """Make the attendees exactly these members (Discord's list); answers already given
         are kept."""

@@ -219,24 +219,6 @@ class MovieNight(commands.Cog):
         if night is not None and await self.events.moved(night.night_id, "canceled"):
             self.bot.timers.poke()
 
-    @commands.Cog.listener()
-    async def on_scheduled_event_user_add(
-        self, event: discord.ScheduledEvent, user: discord.User
-    ) -> None:
-        """A member pressed Interested: they are going."""
-        night = await self.events.for_event(event.id)
-        if night is not None and not user.bot:
-            await self.events.attending(night.night_id, user.id, True)
-
-    @commands.Cog.listener()
-    async def on_scheduled_event_user_remove(
-        self, event: discord.ScheduledEvent, user: discord.User
-    ) -> None:
-        """A member took Interested back."""
-        night = await self.events.for_event(event.id)
-        if night is not None:
-            await self.events.attending(night.night_id, user.id, False)
-
 
 async def setup(bot: MovieBot) -> None:
     """Extension entry point."""
