@@ -37,6 +37,7 @@ class NightTimers:
         self._task: asyncio.Task[None] | None = None
         self.steps_run = 0  # steps taken since start
         self.passes = 0  # looks at the clock since start (tests wait on these)
+        self._passed = asyncio.Event()
 
     def start(self) -> None:
         """Start the loop (it waits for the gateway to be ready first)."""
@@ -46,6 +47,15 @@ class NightTimers:
     def poke(self) -> None:
         """Something changed (a vote opened, a night was scheduled): look again now."""
         self._wake.set()
+
+    async def one_pass(self, timeout: float) -> None:
+        """Look at the clock now and return once that look is done (the console's "wait")."""
+        passes = self.passes
+        self.poke()
+        async with asyncio.timeout(timeout):
+            while self.passes <= passes:
+                await self._passed.wait()
+                self._passed.clear()
 
     async def stop(self) -> None:
         """Stop the loop; safe to call twice."""
@@ -66,6 +76,7 @@ class NightTimers:
                 await self.run_due()
                 wake_at = await self._next_due()
                 self.passes += 1
+                self._passed.set()
             except Exception:
                 log.exception("movie-night timers failed; retrying in %.0f s", RETRY_S)
                 failed, wake_at = True, None
