@@ -132,6 +132,14 @@ class NightEvents:
             log.info("night %d is now %s", night_id, status)
         return changed
 
+    async def retimed(self, night_id: int, starts_at: float, ends_at: float) -> bool:
+        """The night's event was moved on Discord: follow it (and remind again if it has not
+        begun). True if that changed anything."""
+        changed = await self._store.nights.retime_night(night_id, starts_at, ends_at)
+        if changed:
+            log.info("night %d moved to %.0f-%.0f", night_id, starts_at, ends_at)
+        return changed
+
     async def claim(self, night_id: int, step: Literal["reminded", "asked"]) -> bool:
         """Take a once-only step (the reminder, the question); False if it was already taken."""
         return await self._store.nights.mark_night(night_id, step)

@@ -6,6 +6,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -37,7 +38,7 @@ from .state import (
     EmuScheduledEvent,
     EmuUser,
 )
-from .validate import SELECT_TYPES, event_status_problem
+from .validate import SELECT_TYPES, event_status_problem, validate_scheduled_event
 
 log = logging.getLogger(__name__)
 
@@ -370,6 +371,22 @@ class DiscordEmulator:
         if problem:
             raise ValueError(problem)
         event.status = status
+        self.gateway.dispatch("GUILD_SCHEDULED_EVENT_UPDATE", event.payload(self.state))
+        self.state.notify()
+
+    def move_event(self, guild_id: int, event_id: int, start: str, end: str | None) -> None:
+        """A moderator moves an event to other ISO8601 times (checked like the REST route)."""
+        event = self._event(guild_id, event_id)
+        merged = {
+            **event.payload(self.state),
+            "scheduled_start_time": start,
+            "scheduled_end_time": end,
+        }
+        types = {cid: c.type for cid, c in self.state.guilds[guild_id].channels.items()}
+        problems = validate_scheduled_event(merged, channel_types=types, now=datetime.now(UTC))
+        if problems:
+            raise ValueError("; ".join(problems))
+        event.scheduled_start_time, event.scheduled_end_time = start, end
         self.gateway.dispatch("GUILD_SCHEDULED_EVENT_UPDATE", event.payload(self.state))
         self.state.notify()
 

@@ -133,6 +133,25 @@ class NightRepository:
 
         return await self._db.submit(op)
 
+    async def retime_night(self, night_id: int, starts_at: float, ends_at: float) -> bool:
+        """New times for a night not over yet (moved on Discord); a night that has not begun
+        gets its reminder again. True if the night was changed."""
+        start, end = finite_or_none("starts_at", starts_at), finite_or_none("ends_at", ends_at)
+        if start is None or end is None or end <= start:
+            raise ValueError("a night must end after it starts")
+
+        async def op(conn: aiosqlite.Connection, now: float) -> tuple[bool, int]:
+            cursor = await conn.execute(
+                "UPDATE nights SET reminded_at = CASE WHEN status = 'scheduled' AND "
+                "starts_at != ? THEN NULL ELSE reminded_at END, starts_at = ?, ends_at = ? "
+                "WHERE night_id = ? AND status IN ('scheduled', 'active') AND "
+                "(starts_at != ? OR ends_at != ?)",
+                (start, start, end, int(night_id), start, end),
+            )
+            return cursor.rowcount == 1, 0
+
+        return await self._db.submit(op)
+
     async def mark_night(self, night_id: int, step: str) -> bool:
         """Record that a night's reminder was posted or its question asked; True the first
         time only."""

@@ -85,7 +85,7 @@ class MovieNight(commands.Cog):
 
     @night.command(name="start")
     @app_commands.checks.cooldown(3, 30.0, key=per_user)
-    async def movienight(
+    async def start(
         self,
         interaction: Interaction,
         strategy: Literal["fair", "average", "most pleasure"] = "fair",
@@ -202,14 +202,25 @@ class MovieNight(commands.Cog):
     async def on_scheduled_event_update(
         self, before: discord.ScheduledEvent, after: discord.ScheduledEvent
     ) -> None:
-        """Follow a night's event when someone (or Discord) starts, ends or cancels it."""
+        """Follow a night's event when someone (or Discord) moves, starts, ends or cancels it."""
+        night = await self.events.for_event(after.id)
+        if night is None:
+            return
         status = {
             discord.EventStatus.active: "active",
             discord.EventStatus.completed: "completed",
             discord.EventStatus.canceled: "canceled",
         }.get(after.status)
-        night = await self.events.for_event(after.id)
-        if night is not None and status and await self.events.moved(night.night_id, status):
+        changed = bool(status) and await self.events.moved(night.night_id, status or "")
+        start = after.start_time.timestamp()
+        end = (
+            after.end_time.timestamp()
+            if after.end_time
+            else start + night.ends_at - night.starts_at
+        )
+        if abs(start - night.starts_at) > 1 or abs(end - night.ends_at) > 1:
+            changed = await self.events.retimed(night.night_id, start, end) or changed
+        if changed:
             self.bot.timers.poke()
 
     @commands.Cog.listener()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -84,10 +84,7 @@ async def channel_message(h: RestartableHarness, has: str, after: int = 0) -> Me
 
 async def timers_caught_up(h: RestartableHarness) -> None:
     """Let the bot's timers take one full look at the clock as it is now."""
-    timers = h.bot.timers
-    passes = timers.passes
-    timers.poke()
-    await h.emu.wait_until(lambda: timers.passes > passes, 15, "a pass of the night timers")
+    await h.bot.timers.one_pass(15)
 
 
 def event_of(h: RestartableHarness, event_id: int) -> dict:
@@ -289,3 +286,32 @@ async def test_a_full_night(harness: RestartableHarness):
 
 def poll_id(poll: Message) -> int:
     return int(re.match(r"poll:(\d+):", poll.buttons[0].custom_id)[1])  # type: ignore[index]
+
+
+async def test_a_night_moved_on_discord_is_followed(harness: RestartableHarness):
+    ids = await raters(harness, "moved")
+    _, announcement = await won_vote(harness, ids)  # the bot keeps Create Events from above
+    submitted = await schedule(harness, announcement, ids["ann"], "in 2h", "Movie Night")
+    _, public = await submitted.wait_followups(2)
+    event = [e for e in harness.emu.scheduled_events(GUILD) if e["status"] == 1][-1]
+    event_id, old_start = int(event["id"]), when_of(event["scheduled_start_time"])
+    night = await harness.store.nights.night_for_event(event_id)
+    assert night is not None
+    later = datetime.fromtimestamp(old_start + 86400, UTC)
+    harness.emu.move_event(
+        GUILD, event_id, later.isoformat(), (later + timedelta(hours=2)).isoformat()
+    )
+
+    async def moved() -> bool:
+        found = await harness.store.nights.get_night(night.night_id)
+        return found is not None and abs(found.starts_at - later.timestamp()) < 1
+
+    await until(moved, "the night to follow its event")
+    harness.settings.clock.skip(2 * HOUR + 60)  # the old start: nothing happens
+    await timers_caught_up(harness)
+    assert event_of(harness, event_id)["status"] == 1
+    said = [m.text for m in harness.emu.messages(harness.channel) if m.id > public.id]
+    assert not [text for text in said if "⏰" in text]
+    harness.settings.clock.skip(86400 - 15 * 60)
+    reminder = await channel_message(harness, "⏰", after=public.id)
+    assert f"starts <t:{int(later.timestamp())}:R>" in reminder.content

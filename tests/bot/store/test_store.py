@@ -591,10 +591,16 @@ async def test_a_night_moves_forward_only_and_takes_each_step_once(store: Store)
         await night(store, None, event_id=79, ends_at=1000.0)
     assert await store.nights.mark_night(made.night_id, "reminded")
     assert not await store.nights.mark_night(made.night_id, "reminded")
+    assert await store.nights.retime_night(made.night_id, 2000.0, 9000.0)  # moved on Discord
+    moved = await store.nights.get_night(made.night_id)
+    assert moved is not None and (moved.starts_at, moved.ends_at) == (2000.0, 9000.0)
+    assert moved.reminded_at is None  # reminded again at the new time
+    assert not await store.nights.retime_night(made.night_id, 2000.0, 9000.0)  # no change
     assert await store.nights.move_night(made.night_id, "active")
     assert not await store.nights.move_night(made.night_id, "active")
     assert await store.nights.move_night(made.night_id, "completed")
     assert not await store.nights.move_night(made.night_id, "canceled")  # over is over
+    assert not await store.nights.retime_night(made.night_id, 5000.0, 9900.0)
     done = await store.nights.get_night(made.night_id)
     assert done is not None and done.status == "completed" and done.watched_at is not None
     assert [n.night_id for n in await store.nights.unfinished_nights()] == [made.night_id]
