@@ -839,3 +839,11 @@ async def test_bench_writes_reports_a_rate_and_writes_every_rating(tmp_path: Pat
     async with Store(path) as s:
         stats = await s.ratings.stats()
         assert (stats["ratings"], stats["raters"]) == (300, 7)
+
+
+async def test_a_merged_club_movie_takes_its_movie_nights_along(store: Store):
+    club = await store.club_movies.add("Oppenheimer (2023)", ("Drama",), ALICE)
+    watched = await night(store, None, movie_id=club.movie_id)
+    await store.club_movies.merge(club.movie_id, 50)
+    moved = await store.nights.get_night(watched.night_id)
+    assert moved is not None and moved.movie_id == 50
