@@ -78,6 +78,14 @@ class MovieNights:
         assert poll is not None
         return poll
 
+    async def left_out(self, guild_id: int, members: Iterable[int]) -> list[int]:
+        """Movies a new shortlist for these members leaves out: their last shortlist in this
+        server (until they get a newer one) and what they watched at its movie nights."""
+        people = list(members)
+        recent = await self._store.polls.last_shortlist(guild_id, people)
+        watched = await self._store.nights.watched_movies(guild_id, people)
+        return sorted({*recent, *watched})
+
     async def shown_in(self, poll_id: int, message_id: int) -> None:
         """Remember the message that shows the poll."""
         await self._store.polls.set_poll_message(poll_id, message_id)

@@ -237,11 +237,22 @@ class NightRepository:
             (check_snowflake("guild_id", guild_id),),
         )
 
-    async def watched_movies(self, guild_id: int) -> set[int]:
-        """Movies a server has watched together."""
+    async def watched_movies(self, guild_id: int, members: Iterable[int] | None = None) -> set[int]:
+        """Movies a server watched together; with `members`, only nights one of them went to."""
+        guild = check_snowflake("guild_id", guild_id)
+        if members is None:
+            rows = await self._db.read(
+                "SELECT DISTINCT movie_id FROM nights WHERE guild_id = ? AND status = 'completed'",
+                (guild,),
+            )
+            return {int(r[0]) for r in rows}
+        users = sorted({check_snowflake("member", m) for m in members})
+        marks = ", ".join("?" for _ in users) or "NULL"
         rows = await self._db.read(
-            "SELECT DISTINCT movie_id FROM nights WHERE guild_id = ? AND status = 'completed'",
-            (check_snowflake("guild_id", guild_id),),
+            "SELECT DISTINCT n.movie_id FROM nights n JOIN night_attendees a ON a.night_id = "
+            f"n.night_id WHERE n.guild_id = ? AND n.status = 'completed' AND a.user_id IN "
+            f"({marks})",
+            (guild, *users),
         )
         return {int(r[0]) for r in rows}
 

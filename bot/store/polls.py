@@ -191,6 +191,20 @@ class PollRepository:
             raise LookupError(f"no poll with id {poll_id}")
         return {int(m): int(n) for m, n in rows}
 
+    async def last_shortlist(self, guild_id: int, members: Iterable[int]) -> tuple[int, ...]:
+        """The options of the newest poll in a server that any of these members was in."""
+        users = sorted({check_snowflake("member", m) for m in members})
+        if not users:
+            return ()
+        marks = ", ".join("?" for _ in users)
+        rows = await self._db.read(
+            "SELECT o.movie_id FROM poll_options o WHERE o.poll_id = (SELECT max(p.poll_id) "
+            "FROM polls p JOIN poll_members m ON m.poll_id = p.poll_id WHERE p.guild_id = ? "
+            f"AND m.user_id IN ({marks})) ORDER BY o.position",
+            (check_snowflake("guild_id", guild_id), *users),
+        )
+        return tuple(int(r[0]) for r in rows)
+
     async def get_poll(self, poll_id: int) -> Poll | None:
         """A poll with its options, or None."""
         polls = await self._polls("WHERE poll_id = ?", (int(poll_id),))

@@ -21,16 +21,24 @@ from bot.discord.polls import poll_view, tally_embed
 from bot.discord.render import group_embed, title_of
 from bot.discord.text import clip
 from bot.discord.views import OwnedView
-from recommender.model import GroupStrategy
+from recommender.groups import MISERY_STARS, GroupStrategy
 
 log = logging.getLogger(__name__)
 
 escape = discord.utils.escape_markdown
-STRATEGIES: dict[str, GroupStrategy] = {
-    "fair": "least_misery",
-    "average": "average",
-    "most pleasure": "most_pleasure",
+# The strategies members choose from, the first being the default, each with the one line
+# the reply explains it by.
+STRATEGIES: dict[str, tuple[GroupStrategy, str]] = {
+    "no misery": (
+        "average_without_misery",
+        f"the group's average, leaving out anything someone is predicted to rate under "
+        f"{MISERY_STARS:g}★",
+    ),
+    "fair": ("least_misery", "ranked by the least happy member: nobody has to sit through it"),
+    "most pleasure": ("most_pleasure", "ranked by the happiest member: someone will love it"),
+    "average": ("average", "the group's average stars, whatever anyone's misery"),
 }
+DEFAULT_STRATEGY = next(iter(STRATEGIES))
 MAX_MEMBERS = 10
 
 
@@ -85,10 +93,11 @@ class MovieNight(commands.Cog):
 
     @night.command(name="start")
     @app_commands.checks.cooldown(3, 30.0, key=per_user)
+    @app_commands.choices(strategy=[app_commands.Choice(name=k, value=k) for k in STRATEGIES])
     async def start(
         self,
         interaction: Interaction,
-        strategy: Literal["fair", "average", "most pleasure"] = "fair",
+        strategy: str = DEFAULT_STRATEGY,
         voice: bool = False,
         count: app_commands.Range[int, 2, 5] = 3,
         vote: Literal["approval", "ranked"] = "approval",
@@ -98,7 +107,7 @@ class MovieNight(commands.Cog):
         """Pick a movie for a group and open a vote.
 
         Args:
-            strategy: fair = nobody hates it (default); average; most pleasure = someone loves it.
+            strategy: How to weigh tastes; no misery (default) skips what anyone would dislike.
             voice: Use everyone in your voice channel instead of choosing members.
             count: How many movies go on the ballot (2-5).
             vote: approval = tick every movie you'd watch (default); ranked = put them in order.
@@ -158,8 +167,9 @@ class MovieNight(commands.Cog):
                 left[person.id] = escape(person.display_name)
                 continue
             members[person.id] = person.display_name
+        left_out = await self.nights.left_out(interaction.guild_id or 0, members)
         picks, missing = await self.queries.recommend_group(
-            list(members), count, STRATEGIES[strategy]
+            list(members), count, STRATEGIES[strategy][0], exclude=left_out
         )
         notes = []
         if missing and picks:
@@ -175,14 +185,15 @@ class MovieNight(commands.Cog):
             return
         title = f"Movie night for {', '.join(members.values())}"
         names = {u: escape(name) for u, name in members.items()}
-        embed = group_embed(clip(title, 256), picks, names, strategy)
+        explained = f"{strategy} · {STRATEGIES[strategy][1]}"
+        embed = group_embed(clip(title, 256), picks, names, explained)
         titles = {p.movie.movie_id: p.movie.display for p in picks}
         poll = await self.nights.open_poll(
             interaction.guild_id or 0,
             interaction.channel_id or 0,
             interaction.user.id,
             [(p.movie.movie_id, p.score) for p in picks],
-            STRATEGIES[strategy],
+            STRATEGIES[strategy][0],
             kind=rules.kind,
             open=rules.open,
             duration=rules.duration,

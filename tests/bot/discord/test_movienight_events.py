@@ -271,6 +271,13 @@ async def test_a_full_night(harness: RestartableHarness):
         f"`1.` **{title}** — <t:{int(starts)}:D> · 4.5★ from 2 answers · 3 members went"
     )
 
+    picker = await harness.run("movienight start", ids["ann"])  # she went: not offered again
+    chosen = await harness.emu.select(
+        picker, picker.selects[0].custom_id, [dan], user_id=ids["ann"]
+    )
+    (next_time,) = await chosen.wait_followups(1, timeout=15)
+    assert title not in next_time.text
+
     await harness.restart()  # nothing is asked twice
     await timers_caught_up(harness)
     asked = [m for m in harness.emu.messages(harness.channel) if "How did you like it" in m.text]

@@ -520,6 +520,17 @@ async def test_a_group_poll_takes_only_its_members_unless_open(store: Store):
     assert await store.polls.toggle(everyone, CAROL, 1) == (1,)
 
 
+async def test_a_groups_last_shortlist(store: Store):
+    assert await store.polls.last_shortlist(GUILD, [ALICE]) == ()
+    await store.polls.create_poll(GUILD, CHANNEL, ALICE, [1, 2], "mean", members=[BOB])
+    newer = await store.polls.create_poll(GUILD, CHANNEL, BOB, [3, 4], "mean")
+    await store.polls.create_poll(CHANNEL, CHANNEL, BOB, [5], "mean")  # another server
+    assert await store.polls.last_shortlist(GUILD, [ALICE]) == (1, 2)
+    assert await store.polls.last_shortlist(GUILD, [ALICE, BOB]) == (3, 4)
+    assert await store.polls.last_shortlist(GUILD, [CAROL]) == ()
+    assert newer
+
+
 async def test_polls_come_due_at_their_end_time(store: Store):
     late = await store.polls.create_poll(GUILD, CHANNEL, ALICE, [1], "mean", ends_at=500.0)
     soon = await store.polls.create_poll(GUILD, CHANNEL, ALICE, [2], "mean", ends_at=100.0)
@@ -635,6 +646,9 @@ async def test_attendees_answers_and_history(store: Store):
     assert (rows[0].attendees, rows[0].answers, rows[0].average) == (0, 0, None)
     assert await store.nights.upcoming_nights(GUILD) == []
     assert await store.nights.history(CHANNEL) == []
+    assert await store.nights.watched_movies(GUILD) == {50, 172}
+    assert await store.nights.watched_movies(GUILD, [CAROL]) == {50}  # the nights she went to
+    assert await store.nights.watched_movies(GUILD, [BOB]) == set()
 
 
 # --------------------------------------------------------------------- forget_user
