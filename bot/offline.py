@@ -13,13 +13,15 @@ import re
 import shlex
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.app import emulator_settings, running_bot
+from bot.core.when import parse_duration
 from bot.emulator import DiscordEmulator, FeedItem, Interaction, Message, render_message
-from bot.emulator.messages import Button, Select
+from bot.emulator.messages import Button, Select, iter_components
 from bot.emulator.options import (
     ATTACHMENT,
     BOOLEAN,
@@ -34,7 +36,13 @@ from bot.emulator.options import (
     USER,
     Upload,
 )
-from bot.emulator.state import CHANNEL_DM, FLAG_LOADING
+from bot.emulator.state import (
+    CHANNEL_DM,
+    CREATE_EVENTS,
+    EVENT_ACTIVE,
+    EVENT_SCHEDULED,
+    FLAG_LOADING,
+)
 from bot.settings import Settings
 
 GUILD_ID = 900_000_000_000_000_001
@@ -130,6 +138,44 @@ def option_definitions(commands: Sequence[Command], name: str) -> dict[str, Comm
         sub = next((o for o in definitions if o["name"] == part), {})
         definitions = list(sub.get("options") or [])
     return {d["name"]: d for d in definitions}
+
+
+def form_fields(modal: Mapping[str, Any]) -> dict[str, str]:
+    """A form's text inputs: custom id -> label."""
+    return {
+        str(c.get("custom_id")): str(c.get("label") or "")
+        for c in iter_components(modal.get("components"))
+        if c.get("type") == 4
+    }
+
+
+MENTION = re.compile(r"<(@!?|#)(\d+)>")
+TIMESTAMP = re.compile(r"<t:(-?\d+)(?::([tTdDfFR]))?>")
+
+
+def as_shown(text: str, names: Callable[[str, int], str], now: float) -> str:
+    """Text as a Discord client draws it: <@id> as @name, <#id> as #channel, <t:…> as a time
+    (UTC; relative ones as "in 3 h" / "5 min ago" on the bot's clock)."""
+
+    def stamp(match: re.Match[str]) -> str:
+        when, style = int(match[1]), match[2] or "f"
+        if style == "R":
+            ahead = when - now
+            size = abs(ahead)
+            amount = (
+                f"{size / 86400:.0f} d"
+                if size >= 86400
+                else f"{size / 3600:.0f} h"
+                if size >= 3600
+                else f"{max(1.0, size / 60):.0f} min"
+            )
+            return f"in {amount}" if ahead >= 0 else f"{amount} ago"
+        moment = time.gmtime(when)
+        formats = {"t": "%H:%M", "T": "%H:%M:%S", "d": "%Y-%m-%d", "D": "%d %b %Y"}
+        return time.strftime(formats.get(style, "%a %d %b %Y %H:%M UTC"), moment)
+
+    text = MENTION.sub(lambda m: names(m[1][0], int(m[2])), text)
+    return TIMESTAMP.sub(stamp, text)
 
 
 def _fold(text: str) -> str:
@@ -245,16 +291,22 @@ class Console:
         write: Callable[[str], None],
         data: Sequence[str] = (),
         files: Path | None = None,
+        later: Callable[[float], Awaitable[None]] | None = None,
+        now: Callable[[], float] = time.time,
     ) -> None:
         """Watch the bot's messages from now on; `data` says where offline data lives, files
-        the bot sends are saved in `files`."""
+        the bot sends are saved in `files`; `later` moves the bot's clock forward and waits for
+        what was due; `now` reads that clock."""
         self.emu = emu
         self.write = write
         self.data = list(data)
         self.files = files
         self._saved: set[str] = set()
+        self.later = later
+        self.now = now
         self.user = USERS["you"]
         self.last: Message | None = None  # the latest shown message with buttons or menus
+        self.form: Interaction | None = None  # the latest form the bot opened
         self.feed = emu.feed()
         self._violations = len(emu.violations)
 
@@ -276,6 +328,13 @@ class Console:
         """A user's name."""
         user = self.emu.state.users.get(user_id)
         return user.name if user else str(user_id)
+
+    def _named(self, kind: str, snowflake: int) -> str:
+        """A mention as a client shows it: @member or #channel."""
+        if kind == "#":
+            channel = self.emu.state.channels.get(snowflake)
+            return f"#{channel.name}" if channel else "#unknown-channel"
+        return f"@{self.name_of(snowflake)}"
 
     # --- output ----------------------------------------------------------------------------
     def pump(self) -> None:
@@ -299,7 +358,7 @@ class Console:
     def _show(self, item: FeedItem) -> None:
         """One change as text: a DM under a header naming its recipient, edits tagged."""
         message = item.message
-        body = render_message(message.data) or "(empty message)"
+        body = as_shown(render_message(message.data), self._named, self.now()) or "(empty message)"
         if item.kind == "deleted":
             body = body.splitlines()[0]
         channel = self.emu.state.channels.get(message.channel_id)
@@ -346,6 +405,14 @@ class Console:
             await self._slash(line)
         elif word in ("click", "select") and rest:
             await self._component(word, rest)
+        elif word == "fill" and rest:
+            await self._fill(rest)
+        elif word == "wait" and rest and self.later is not None:
+            seconds = parse_duration(rest)
+            self.write(f"(the bot's clock moves {rest.strip()} ahead)")
+            await self.later(seconds)
+        elif line in ("interested", "not interested"):
+            self._interest(line == "interested")
         else:
             await self._chat(line)
         self.pump()
@@ -424,8 +491,37 @@ class Console:
                 self.write("(the bot is still working on it)")
             return
         if inter.reply is not None and inter.reply.type == 9 and inter.modal is not None:
-            title = inter.modal.get("title", "")
-            self.write(f"(the bot opened a form “{title}”; the console cannot fill in forms)")
+            self.form = inter
+            fields = form_fields(inter.modal)
+            usage = " ".join(f"{cid}:<{label}>" for cid, label in fields.items())
+            self.write(f"(the bot opened a form “{inter.modal.get('title', '')}”: fill {usage})")
+
+    async def _fill(self, rest: str) -> None:
+        """Fill in and send the latest form the bot opened."""
+        if self.form is None or self.form.modal is None:
+            raise CommandLineError("no form is open; a button like “Schedule it” opens one")
+        fields = form_fields(self.form.modal)
+        values = split_options(rest, [{"name": cid} for cid in fields], "fill")
+        form, self.form = self.form, None
+        await self._answered(await self.emu.submit_modal(form, values))
+
+    def _interest(self, yes: bool) -> None:
+        """Press (or take back) Interested on the server's latest upcoming event."""
+        guild = self.emu.state.guilds[GUILD_ID]
+        open_events = [
+            e
+            for e in guild.scheduled_events.values()
+            if e.status in (EVENT_SCHEDULED, EVENT_ACTIVE)
+        ]
+        if not open_events:
+            raise CommandLineError("there is no upcoming event; schedule a movie night first")
+        event = open_events[-1]
+        if yes:
+            self.emu.mark_interested(GUILD_ID, event.id, self.user)
+        else:
+            self.emu.unmark_interested(GUILD_ID, event.id, self.user)
+        said = "is interested in" if yes else "is no longer interested in"
+        self.write(f"({self.name_of(self.user)} {said} “{event.name}”)")
 
     # --- values typed for users, flags, channels and roles ---------------------------------
     def _typed(self, definition: Command, raw: str) -> Any:
@@ -511,6 +607,9 @@ class Console:
             "  click <label or number>  press a button on the latest message that has buttons",
             "  select [n] <values>      choose in its n-th menu (options by label or number,",
             "                           members by name: select 1 sam alex)",
+            "  fill <field>:<text> ...  fill in and send the form the bot opened",
+            "  interested               press Interested on the upcoming event (not interested)",
+            "  wait <duration>          move the bot's clock ahead: wait 2h (votes end, reminders)",
             "  as <member>              act as another member",
             "  help · quit              Ctrl-D and Ctrl-C quit too",
             "",
@@ -674,6 +773,7 @@ async def _session(
         emu.add_guild(GUILD_ID, "Offline Movie Club", owner_id=USERS["you"])
         for name, uid in USERS.items():
             emu.add_member(GUILD_ID, uid, name, permissions=ADMINISTRATOR if name == "you" else 0)
+        emu.grant(GUILD_ID, emu.bot_user_id, CREATE_EVENTS)  # as invited (see the README)
         # its own database and models: console users never mix with a real server's data
         offline = emulator_settings(
             settings,
@@ -689,10 +789,27 @@ async def _session(
             f"Files the bot sends are saved in {settings.data_dir / 'offline' / 'files'}.",
         ]
         write("Starting offline mode (local Discord emulator). Loading the model…")
-        async with running_bot(offline):
+        async with running_bot(offline) as bot:
             await emu.wait_until_connected(timeout=600)
             await emu.wait_commands_registered(guild_id=GUILD_ID, timeout=600)
-            console = Console(emu, write, data, settings.data_dir / "offline" / "files")
+
+            async def later(seconds: float) -> None:
+                """Skip the bot's clock ahead and wait until nothing due is left undone."""
+                offline.clock.skip(seconds)
+                services = bot.services
+                while True:
+                    await bot.timers.one_pass(ANSWER_TIMEOUT)
+                    if not (await services.nights.ending() or await services.events.due()):
+                        return
+
+            console = Console(
+                emu,
+                write,
+                data,
+                settings.data_dir / "offline" / "files",
+                later,
+                offline.clock.now,
+            )
             write("Ready. Try: /rate movie:se7en stars:5 · /recommend · /similar movie:alien")
             write("Type 'help' for every command, 'quit' (or Ctrl-C) to leave.")
             watcher = asyncio.create_task(console.watch(), name="offline-console-feed")

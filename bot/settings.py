@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
 
+from bot.clock import Clock
 from recommender.config import ALSConfig
 
 DISCORD_API_BASE = "https://discord.com/api/v10"
@@ -52,6 +54,11 @@ class Settings:
     tmdb_api_base: str = "https://api.themoviedb.org/3"
     log_level: str = "INFO"
     models_path: Path | None = None
+    poll_duration: float = 3600.0
+    night_reminder_lead: float = 900.0
+    night_runtime: float = 7200.0
+    night_timezone: str = "UTC"
+    clock: Clock = field(default_factory=Clock, repr=False, compare=False)
 
     @property
     def model_dir(self) -> Path:
@@ -89,6 +96,24 @@ class Settings:
         region = _get(env, "TMDB_REGION", "US").upper()
         if not (len(region) == 2 and region.isalpha()):
             raise SettingsError(f"TMDB_REGION must be a two-letter country code, got {region!r}")
+        zone = _get(env, "NIGHT_TIMEZONE", "UTC")
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                f"NIGHT_TIMEZONE must be a time zone name like UTC or Europe/Paris, got {zone!r}"
+            ) from None
+        durations = {
+            name: _number(env, name, default)
+            for name, default in (
+                ("POLL_DURATION", 3600.0),
+                ("NIGHT_REMINDER_LEAD", 900.0),
+                ("NIGHT_RUNTIME", 7200.0),
+            )
+        }
+        for name, value in durations.items():
+            if not value > 0:
+                raise SettingsError(f"{name} must be a positive number of seconds, got {value}")
         level = _get(env, "LOG_LEVEL", "INFO").upper()
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
@@ -110,9 +135,13 @@ class Settings:
             tmdb_region=region,
             tmdb_api_base=_get(env, "TMDB_API_BASE", "https://api.themoviedb.org/3").rstrip("/"),
             log_level=level,
+            poll_duration=durations["POLL_DURATION"],
+            night_reminder_lead=durations["NIGHT_REMINDER_LEAD"],
+            night_runtime=durations["NIGHT_RUNTIME"],
+            night_timezone=zone,
         )
 
     def describe(self) -> dict[str, object]:
-        """Settings safe to log: every field but the secrets."""
-        secret = {"discord_token", "tmdb_api_key"}
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in secret}
+        """Settings safe to log: every configured value but the secrets."""
+        left_out = {"discord_token", "tmdb_api_key", "clock"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in left_out}

@@ -11,6 +11,7 @@ from bot.core.member_lists import MemberLists
 from bot.core.model_server import FitRunner, ModelServer
 from bot.core.movie_nights import MovieNights
 from bot.core.movie_pages import MoviePages
+from bot.core.night_events import NightEvents
 from bot.core.queries import Queries
 from bot.core.ratings import RatingsService
 from bot.core.taste import TasteMatches
@@ -27,6 +28,7 @@ class Services:
     queries: Queries
     cards: CardSessions
     nights: MovieNights
+    events: NightEvents
     pages: MoviePages
     clubs: ClubMovies
     history: HistoryImports
@@ -47,7 +49,14 @@ class Services:
             ratings=ratings,
             queries=Queries(store, models),
             cards=CardSessions(store),
-            nights=MovieNights(store),
+            nights=MovieNights(store, settings.clock),
+            events=NightEvents(
+                store,
+                ratings,
+                settings.clock,
+                settings.night_reminder_lead,
+                settings.night_runtime,
+            ),
             pages=pages,
             clubs=clubs,
             history=HistoryImports(store, models, ratings, clubs),

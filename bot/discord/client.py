@@ -17,6 +17,8 @@ from bot.discord.cards import CardButton, RateMoreButton
 from bot.discord.claims import is_claimed
 from bot.discord.errors import MovieTree
 from bot.discord.lists import DYNAMIC_LIST_ITEMS
+from bot.discord.night_timers import NightTimers
+from bot.discord.nights import ScheduleButton, StarButton
 from bot.discord.polls import CloseButton, VoteButton
 from bot.settings import Settings
 
@@ -42,16 +44,20 @@ DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     VoteButton,
     CloseButton,
     *DYNAMIC_LIST_ITEMS,
+    ScheduleButton,
+    StarButton,
 )
 
 
 def minimal_intents() -> discord.Intents:
-    """No privileged intents: slash commands need none; mentions and DMs carry content anyway."""
+    """No privileged intents: slash commands need none; mentions and DMs carry content anyway.
+    Scheduled-event intents tell the bot when a movie night's event changes."""
     intents = discord.Intents.none()
     intents.guilds = True
     intents.guild_messages = True
     intents.dm_messages = True
     intents.voice_states = True
+    intents.guild_scheduled_events = True
     return intents
 
 
@@ -77,15 +83,19 @@ class MovieBot(commands.Bot):
         self.services = services
         self._extensions = extensions
         self._start_services = start_services
+        self.timers = NightTimers(self)
 
     async def setup_hook(self) -> None:
-        """Start the services, register restart-proof buttons and one extension per feature."""
+        """Start the services, register restart-proof buttons and one extension per feature,
+        and arm the movie-night timers from the store."""
         if self._start_services:
             await self.services.start()
         self.add_dynamic_items(*DYNAMIC_ITEMS)
         for ext in self._extensions:
             await self.load_extension(ext)
         await self.sync_commands()
+        if self._start_services:
+            self.timers.start()
 
     async def on_message(self, message: discord.Message) -> None:
         """No prefix commands; the chat extension listens for messages itself."""
@@ -134,6 +144,7 @@ class MovieBot(commands.Bot):
         return "global"
 
     async def close(self) -> None:
-        """Stop the services' background work, then disconnect."""
+        """Stop the timers and the services' background work, then disconnect."""
+        await self.timers.stop()
         await self.services.close()
         await super().close()

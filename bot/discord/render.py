@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import discord
 
-from bot.core.queries import GroupPick, Pick, Status
+from bot.core.queries import GroupPick, Pick, Queries, Status
 from bot.discord.text import clip
 from bot.tmdb import MoviePage
 from recommender.data import Movie
@@ -33,6 +33,15 @@ def movie_line(movie: Movie) -> str:
     """Title with genres, one line."""
     genres = f" · {', '.join(movie.genres)}" if movie.genres else ""
     return f"**{movie.display}**{genres}"
+
+
+def title_of(queries: Queries, movie_id: int) -> str:
+    """A movie's title, or a placeholder for one the catalog no longer has (a removed club
+    movie named in an old poll or night)."""
+    try:
+        return queries.movie(movie_id).display
+    except ValueError:
+        return "a movie no longer in the catalog"
 
 
 def movie_link(movie: Movie) -> str | None:

@@ -6,6 +6,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -23,17 +24,21 @@ from .messages import Message, Reply, iter_components
 from .options import OptionBuilder, OptionError
 from .server import API_PREFIX, DiscordServer
 from .state import (
+    CHANNEL_STAGE,
     CHANNEL_TEXT,
     CHANNEL_VOICE,
     DEFAULT_EVERYONE_PERMISSIONS,
+    EVENT_ACTIVE,
+    EVENT_SCHEDULED,
     EmuChannel,
     EmuGuild,
     EmulatorState,
     EmuMember,
     EmuRole,
+    EmuScheduledEvent,
     EmuUser,
 )
-from .validate import SELECT_TYPES
+from .validate import SELECT_TYPES, event_status_problem, validate_scheduled_event
 
 log = logging.getLogger(__name__)
 
@@ -231,10 +236,12 @@ class DiscordEmulator:
         """GUILD_CREATE honouring the bot's members intent."""
         return self.state.guild_payload(guild_id, all_members=bool(self.gateway.intents & 2))
 
-    def add_channel(self, guild_id: int, name: str, *, voice: bool = False) -> EmuChannel:
-        """Another text (or voice) channel in a guild."""
+    def add_channel(
+        self, guild_id: int, name: str, *, voice: bool = False, stage: bool = False
+    ) -> EmuChannel:
+        """Another text (or voice, or stage) channel in a guild."""
         guild = self.state.guilds[guild_id]
-        kind = CHANNEL_VOICE if voice else CHANNEL_TEXT
+        kind = CHANNEL_STAGE if stage else CHANNEL_VOICE if voice else CHANNEL_TEXT
         channel = EmuChannel(self.state.next_id(), name, kind, guild_id, len(guild.channels))
         guild.channels[channel.id] = self.state.channels[channel.id] = channel
         self.gateway.dispatch("CHANNEL_CREATE", channel.payload(self.state))
@@ -271,6 +278,24 @@ class DiscordEmulator:
         self.gateway.dispatch("GUILD_MEMBER_ADD", data)
         return member
 
+    def grant(self, guild_id: int, user_id: int, permissions: int) -> EmuRole:
+        """Give a member (the bot too) permissions through a new role; returns the role."""
+        guild = self.state.guilds[guild_id]
+        member = guild.members[user_id]
+        role = self.add_role(guild_id, f"{member.user.name}-grant", permissions)
+        member.roles.append(role.id)
+        self._member_update(guild_id, user_id)
+        return role
+
+    def revoke(self, guild_id: int, user_id: int, role_id: int) -> None:
+        """Take a role (and the permissions it gave) away from a member."""
+        self.state.guilds[guild_id].members[user_id].roles.remove(role_id)
+        self._member_update(guild_id, user_id)
+
+    def _member_update(self, guild_id: int, user_id: int) -> None:
+        data = {**self.state.member_payload(guild_id, user_id), "guild_id": str(guild_id)}
+        self.gateway.dispatch("GUILD_MEMBER_UPDATE", data)
+
     def remove_member(self, guild_id: int, user_id: int) -> None:
         """A user leaves the guild (and its voice channel)."""
         guild = self.state.guilds[guild_id]
@@ -296,6 +321,80 @@ class DiscordEmulator:
         self.gateway.dispatch(
             "VOICE_STATE_UPDATE", self.state.voice_state_payload(guild_id, user_id)
         )
+
+    # --- scheduled events --------------------------------------------------------------
+    def scheduled_events(self, guild_id: int) -> list[dict[str, Any]]:
+        """A guild's scheduled events as Discord would list them (with user counts)."""
+        guild = self.state.guilds[guild_id]
+        return [
+            e.payload(self.state, with_user_count=True) for e in guild.scheduled_events.values()
+        ]
+
+    def _event(self, guild_id: int, event_id: int) -> EmuScheduledEvent:
+        event = self.state.guilds[guild_id].scheduled_events.get(event_id)
+        if event is None:
+            raise LookupError(f"no scheduled event {event_id} in guild {guild_id}")
+        return event
+
+    def mark_interested(self, guild_id: int, event_id: int, user_id: int) -> None:
+        """A member presses "Interested" on an event (only while it is scheduled or active)."""
+        event = self._event(guild_id, event_id)
+        if user_id not in self.state.guilds[guild_id].members:
+            raise ValueError(f"user {user_id} is not a member of guild {guild_id}")
+        if event.status not in (EVENT_SCHEDULED, EVENT_ACTIVE):
+            raise ValueError(f"event {event_id} is over; nobody can mark it interested")
+        if user_id in event.users:
+            return
+        event.users[user_id] = None
+        self._event_user("GUILD_SCHEDULED_EVENT_USER_ADD", guild_id, event_id, user_id)
+
+    def unmark_interested(self, guild_id: int, event_id: int, user_id: int) -> None:
+        """A member takes back "Interested"."""
+        event = self._event(guild_id, event_id)
+        if user_id in event.users:
+            del event.users[user_id]
+            self._event_user("GUILD_SCHEDULED_EVENT_USER_REMOVE", guild_id, event_id, user_id)
+
+    def _event_user(self, name: str, guild_id: int, event_id: int, user_id: int) -> None:
+        data = {
+            "guild_scheduled_event_id": str(event_id),
+            "user_id": str(user_id),
+            "guild_id": str(guild_id),
+        }
+        self.gateway.dispatch(name, data)
+        self.state.notify()
+
+    def set_event_status(self, guild_id: int, event_id: int, status: int) -> None:
+        """A moderator (or Discord's own automation) starts, ends or cancels an event."""
+        event = self._event(guild_id, event_id)
+        problem = event_status_problem(event.status, status)
+        if problem:
+            raise ValueError(problem)
+        event.status = status
+        self.gateway.dispatch("GUILD_SCHEDULED_EVENT_UPDATE", event.payload(self.state))
+        self.state.notify()
+
+    def move_event(self, guild_id: int, event_id: int, start: str, end: str | None) -> None:
+        """A moderator moves an event to other ISO8601 times (checked like the REST route)."""
+        event = self._event(guild_id, event_id)
+        merged = {
+            **event.payload(self.state),
+            "scheduled_start_time": start,
+            "scheduled_end_time": end,
+        }
+        types = {cid: c.type for cid, c in self.state.guilds[guild_id].channels.items()}
+        problems = validate_scheduled_event(merged, channel_types=types, now=datetime.now(UTC))
+        if problems:
+            raise ValueError("; ".join(problems))
+        event.scheduled_start_time, event.scheduled_end_time = start, end
+        self.gateway.dispatch("GUILD_SCHEDULED_EVENT_UPDATE", event.payload(self.state))
+        self.state.notify()
+
+    def delete_event(self, guild_id: int, event_id: int) -> None:
+        """A moderator deletes an event."""
+        event = self.state.guilds[guild_id].scheduled_events.pop(event_id)
+        self.gateway.dispatch("GUILD_SCHEDULED_EVENT_DELETE", event.payload(self.state))
+        self.state.notify()
 
     # --- interactions ------------------------------------------------------------------
     def _dispatch_interaction(

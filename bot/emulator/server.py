@@ -6,6 +6,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -14,7 +15,24 @@ from . import validate
 from .gateway import Gateway
 from .interaction import Interaction
 from .messages import Message, Reply
-from .state import FLAG_EPHEMERAL, FLAG_LOADING, EmulatorState
+from .state import (
+    CONNECT,
+    CREATE_EVENTS,
+    ENTITY_STAGE,
+    ENTITY_VOICE,
+    EVENT_ACTIVE,
+    EVENT_SCHEDULED,
+    FLAG_EPHEMERAL,
+    FLAG_LOADING,
+    MANAGE_CHANNELS,
+    MANAGE_EVENTS,
+    MOVE_MEMBERS,
+    MUTE_MEMBERS,
+    VIEW_CHANNEL,
+    EmuGuild,
+    EmulatorState,
+    EmuScheduledEvent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +118,13 @@ class DiscordServer:
         r.add_put(msg + "/reactions/{emoji}/@me", self.no_content)
         r.add_get(p + "/guilds/{guild}/members/{user_id}", self.get_member)
         r.add_get("/attachments/{aid}/{filename}", self.get_attachment)
+        events = p + "/guilds/{guild}/scheduled-events"
+        r.add_get(events, self.list_events)
+        r.add_post(events, self.create_event)
+        r.add_get(events + "/{event}", self.event)
+        r.add_patch(events + "/{event}", self.event)
+        r.add_delete(events + "/{event}", self.event)
+        r.add_get(events + "/{event}/users", self.event_users)
         r.add_route("*", "/{tail:.*}", self.not_found)
 
     @web.middleware
@@ -464,3 +489,173 @@ class DiscordServer:
         message = self.state.edit_message(mid, body)
         self._announce("MESSAGE_UPDATE", message)
         return json_response(message)
+
+    # --- guild scheduled events ---------------------------------------------------------
+    def _event_permissions(self, guild: EmuGuild, kind: int, creating: bool, creator: int) -> int:
+        """The permissions the bot needs to create (or modify/delete) an event of this kind."""
+        if creating:
+            needed = CREATE_EVENTS
+        elif creator == self.state.bot_user.id:
+            needed = 0  # CREATE_EVENTS or MANAGE_EVENTS, checked by the caller
+        else:
+            needed = MANAGE_EVENTS
+        if kind == ENTITY_VOICE:
+            needed |= VIEW_CHANNEL | CONNECT
+        elif kind == ENTITY_STAGE:
+            needed |= MANAGE_CHANNELS | MUTE_MEMBERS | MOVE_MEMBERS
+        return needed
+
+    def _lacks(self, guild: EmuGuild, needed: int, own_event: bool) -> bool:
+        """Whether the bot lacks `needed` (and, for its own events, both event permissions)."""
+        perms = self.state.permissions(guild.id, self.state.bot_user.id)
+        if own_event and not perms & (CREATE_EVENTS | MANAGE_EVENTS):
+            return True
+        return bool(needed & ~perms)
+
+    def _guild_or_error(self, request: web.Request) -> EmuGuild | web.Response:
+        guild = self.state.guilds.get(int(request.match_info["guild"]))
+        if guild is None or self.state.bot_user.id not in guild.members:
+            return error(404, 10004, "Unknown Guild")
+        return guild
+
+    async def list_events(self, request: web.Request) -> web.Response:
+        """Every event of a guild (with user counts when asked)."""
+        guild = self._guild_or_error(request)
+        if isinstance(guild, web.Response):
+            return guild
+        counts = request.query.get("with_user_count") in ("1", "true", "True")
+        return json_response(
+            [e.payload(self.state, with_user_count=counts) for e in guild.scheduled_events.values()]
+        )
+
+    async def create_event(self, request: web.Request) -> web.Response:
+        """Create a scheduled event, checking Discord's field rules and permissions."""
+        guild = self._guild_or_error(request)
+        if isinstance(guild, web.Response):
+            return guild
+        where = f"POST guild {guild.id} scheduled event"
+        body = await self.body(request)
+        if "status" in body:
+            return self.invalid(where, ["status: cannot be set when creating an event"])
+        problems = validate.validate_scheduled_event(
+            body, channel_types=self._channel_types(guild), now=self._now()
+        )
+        if problems:
+            return self.invalid(where, problems)
+        kind = int(body["entity_type"])
+        if self._lacks(guild, self._event_permissions(guild, kind, True, 0), own_event=False):
+            return self.reject(where, 403, 50013, "Missing Permissions")
+        metadata = body.get("entity_metadata") or {}
+        event = EmuScheduledEvent(
+            id=self.state.next_id(),
+            guild_id=guild.id,
+            name=body["name"],
+            scheduled_start_time=body["scheduled_start_time"],
+            entity_type=kind,
+            privacy_level=int(body["privacy_level"]),
+            creator_id=self.state.bot_user.id,
+            channel_id=int(body["channel_id"]) if body.get("channel_id") else None,
+            description=body.get("description"),
+            scheduled_end_time=body.get("scheduled_end_time"),
+            location=metadata.get("location"),
+        )
+        guild.scheduled_events[event.id] = event
+        data = event.payload(self.state)
+        self.gateway.dispatch("GUILD_SCHEDULED_EVENT_CREATE", data)
+        self.state.notify()
+        return json_response(data)
+
+    async def event(self, request: web.Request) -> web.Response:
+        """GET, PATCH (fields or status) or DELETE one scheduled event."""
+        guild = self._guild_or_error(request)
+        if isinstance(guild, web.Response):
+            return guild
+        event = guild.scheduled_events.get(int(request.match_info["event"]))
+        where = f"{request.method} guild {guild.id} scheduled event {request.match_info['event']}"
+        if event is None:
+            return self.reject(where, 404, 10070, "Unknown Guild Scheduled Event")
+        if request.method == "GET":
+            counts = request.query.get("with_user_count") in ("1", "true", "True")
+            return json_response(event.payload(self.state, with_user_count=counts))
+        own = event.creator_id == self.state.bot_user.id
+        needed = self._event_permissions(guild, event.entity_type, False, event.creator_id)
+        if self._lacks(guild, needed, own_event=own):
+            return self.reject(where, 403, 50013, "Missing Permissions")
+        if request.method == "DELETE":
+            del guild.scheduled_events[event.id]
+            self.gateway.dispatch("GUILD_SCHEDULED_EVENT_DELETE", event.payload(self.state))
+            self.state.notify()
+            return web.Response(status=204)
+        body = await self.body(request)
+        if event.status not in (EVENT_SCHEDULED, EVENT_ACTIVE):
+            return self.reject(where, 400, 180000, "Cannot update a finished event")
+        if "status" in body:
+            problem = validate.event_status_problem(event.status, body["status"])
+            if problem:
+                return self.invalid(where, [problem])
+        merged = {**event.payload(self.state), **body}
+        if merged.get("entity_type") != validate.ENTITY_EXTERNAL:
+            merged["entity_metadata"] = None  # Discord drops it silently for these
+        problems = validate.validate_scheduled_event(
+            merged,
+            channel_types=self._channel_types(guild),
+            now=self._now(),
+            start_changed="scheduled_start_time" in body,
+        )
+        if problems:
+            return self.invalid(where, problems)
+        self._apply_event(event, merged)
+        data = event.payload(self.state)
+        self.gateway.dispatch("GUILD_SCHEDULED_EVENT_UPDATE", data)
+        self.state.notify()
+        return json_response(data)
+
+    @staticmethod
+    def _apply_event(event: EmuScheduledEvent, merged: dict[str, Any]) -> None:
+        """Copy a validated, merged event payload back onto the stored event."""
+        event.name = merged["name"]
+        event.description = merged.get("description")
+        event.scheduled_start_time = merged["scheduled_start_time"]
+        event.scheduled_end_time = merged.get("scheduled_end_time")
+        event.entity_type = int(merged["entity_type"])
+        event.channel_id = int(merged["channel_id"]) if merged.get("channel_id") else None
+        event.location = (merged.get("entity_metadata") or {}).get("location")
+        event.status = int(merged["status"])
+
+    async def event_users(self, request: web.Request) -> web.Response:
+        """The users interested in an event, ascending by id, paged by before/after."""
+        guild = self._guild_or_error(request)
+        if isinstance(guild, web.Response):
+            return guild
+        event = guild.scheduled_events.get(int(request.match_info["event"]))
+        if event is None:
+            return error(404, 10070, "Unknown Guild Scheduled Event")
+        limit = int(request.query.get("limit") or 100)
+        if not 1 <= limit <= 100:
+            return self.invalid("GET scheduled event users", ["limit: must be 1..100"])
+        users = sorted(event.users)
+        if request.query.get("before"):
+            users = [u for u in users if u < int(request.query["before"])][-limit:]
+        elif request.query.get("after"):
+            users = [u for u in users if u > int(request.query["after"])][:limit]
+        else:
+            users = users[:limit]
+        with_member = request.query.get("with_member") in ("1", "true", "True")
+        rows = []
+        for uid in users:
+            row: dict[str, Any] = {
+                "guild_scheduled_event_id": str(event.id),
+                "user": self.state.users[uid].payload(),
+            }
+            if with_member and uid in guild.members:
+                row["member"] = self.state.member_payload(guild.id, uid, with_user=False)
+            rows.append(row)
+        return json_response(rows)
+
+    @staticmethod
+    def _channel_types(guild: EmuGuild) -> dict[int, int]:
+        return {cid: channel.type for cid, channel in guild.channels.items()}
+
+    @staticmethod
+    def _now() -> datetime:
+        return datetime.now(UTC)

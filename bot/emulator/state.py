@@ -23,9 +23,18 @@ ADMINISTRATOR = 1 << 3
 DEFAULT_EVERYONE_PERMISSIONS = (
     (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 6)
 ) | ((1 << 20) | (1 << 21) | (1 << 31))
+MANAGE_CHANNELS = 1 << 4
+VIEW_CHANNEL = 1 << 10
+CONNECT = 1 << 20
+MUTE_MEMBERS = 1 << 22
+MOVE_MEMBERS = 1 << 24
+MANAGE_EVENTS = 1 << 33
+CREATE_EVENTS = 1 << 44
 FLAG_EPHEMERAL = 1 << 6
 FLAG_LOADING = 1 << 7
-CHANNEL_TEXT, CHANNEL_DM, CHANNEL_VOICE = 0, 1, 2
+CHANNEL_TEXT, CHANNEL_DM, CHANNEL_VOICE, CHANNEL_STAGE = 0, 1, 2, 13
+EVENT_SCHEDULED, EVENT_ACTIVE, EVENT_COMPLETED, EVENT_CANCELED = 1, 2, 3, 4
+ENTITY_STAGE, ENTITY_VOICE, ENTITY_EXTERNAL = 1, 2, 3
 POLL_INTERVAL = 0.02
 MENTION_RE = re.compile(r"<@!?(\d+)>")
 T = TypeVar("T")
@@ -93,7 +102,7 @@ class EmuChannel:
             "parent_id": None,
             "nsfw": False,
         }
-        if self.type == CHANNEL_VOICE:
+        if self.type in (CHANNEL_VOICE, CHANNEL_STAGE):
             data.update(bitrate=64000, user_limit=0, rtc_region=None)
         else:
             data.update(topic=None, last_message_id=None, rate_limit_per_user=0)
@@ -135,8 +144,51 @@ class EmuMember:
 
 
 @dataclass
+class EmuScheduledEvent:
+    """A guild scheduled event: where, when, its status and who marked themselves interested."""
+
+    id: int
+    guild_id: int
+    name: str
+    scheduled_start_time: str
+    entity_type: int
+    privacy_level: int
+    creator_id: int
+    status: int = EVENT_SCHEDULED
+    channel_id: int | None = None
+    description: str | None = None
+    scheduled_end_time: str | None = None
+    location: str | None = None
+    users: dict[int, None] = field(default_factory=dict)  # insertion-ordered set of user ids
+
+    def payload(self, state: EmulatorState, *, with_user_count: bool = False) -> dict[str, Any]:
+        """The guild scheduled event object Discord sends."""
+        data: dict[str, Any] = {
+            "id": str(self.id),
+            "guild_id": str(self.guild_id),
+            "channel_id": str(self.channel_id) if self.channel_id else None,
+            "creator_id": str(self.creator_id),
+            "creator": state.users[self.creator_id].payload(),
+            "name": self.name,
+            "description": self.description,
+            "scheduled_start_time": self.scheduled_start_time,
+            "scheduled_end_time": self.scheduled_end_time,
+            "privacy_level": self.privacy_level,
+            "status": self.status,
+            "entity_type": self.entity_type,
+            "entity_id": None,
+            "entity_metadata": {"location": self.location} if self.location else None,
+            "image": None,
+            "recurrence_rule": None,
+        }
+        if with_user_count:
+            data["user_count"] = len(self.users)
+        return data
+
+
+@dataclass
 class EmuGuild:
-    """A guild with its channels, roles, members and who sits in which voice channel."""
+    """A guild with its channels, roles, members, voice channel occupants and events."""
 
     id: int
     name: str
@@ -147,6 +199,7 @@ class EmuGuild:
     roles: dict[int, EmuRole] = field(default_factory=dict)
     members: dict[int, EmuMember] = field(default_factory=dict)
     voice_states: dict[int, int] = field(default_factory=dict)
+    scheduled_events: dict[int, EmuScheduledEvent] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -353,7 +406,7 @@ class EmulatorState:
             ],
             "presences": [],
             "stage_instances": [],
-            "guild_scheduled_events": [],
+            "guild_scheduled_events": [e.payload(self) for e in guild.scheduled_events.values()],
         }
 
     # --- messages --------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 CONTENT_MAX = 2000
@@ -432,3 +433,95 @@ def validate_callback(
     if kind == 9:
         return validate_modal(data)
     return []
+
+
+# --- guild scheduled events -------------------------------------------------------------------
+EVENT_NAME_MAX = 100
+EVENT_DESCRIPTION_MAX = 1000
+EVENT_LOCATION_MAX = 100
+PRIVACY_GUILD_ONLY = 2
+ENTITY_STAGE, ENTITY_VOICE, ENTITY_EXTERNAL = 1, 2, 3
+CHANNEL_VOICE, CHANNEL_STAGE = 2, 13
+# status -> the statuses it may move to (completed and canceled are final)
+EVENT_TRANSITIONS = {1: {2, 4}, 2: {3}, 3: set(), 4: set()}
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """An ISO8601 timestamp as an aware datetime, or None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def validate_scheduled_event(
+    event: Mapping[str, Any],
+    *,
+    channel_types: Mapping[int, int],
+    now: datetime,
+    start_changed: bool = True,
+) -> list[str]:
+    """A scheduled event as it would be after a create or modify, by Discord's field rules.
+
+    Name 1..100, description 1..1000, privacy GUILD_ONLY, a start time in the future (when it
+    is being set), an end after the start; STAGE_INSTANCE and VOICE events need a channel of
+    that kind in the guild and no entity_metadata; EXTERNAL events need no channel, an
+    entity_metadata.location of 1..100 characters, and an end time.
+    """
+    problems = _length(event.get("name"), "name", 1, EVENT_NAME_MAX)
+    description = event.get("description")
+    if description is not None:
+        problems += _length(description, "description", 1, EVENT_DESCRIPTION_MAX)
+    if event.get("privacy_level") != PRIVACY_GUILD_ONLY:
+        problems.append(
+            f"privacy_level: must be {PRIVACY_GUILD_ONLY} (GUILD_ONLY), "
+            f"got {event.get('privacy_level')!r}"
+        )
+    start = parse_timestamp(event.get("scheduled_start_time"))
+    if start is None:
+        problems.append("scheduled_start_time: required, an ISO8601 timestamp with a zone")
+    elif start_changed and start <= now:
+        problems.append("scheduled_start_time: cannot be in the past")
+    end_raw = event.get("scheduled_end_time")
+    end = parse_timestamp(end_raw)
+    if end_raw is not None and end is None:
+        problems.append("scheduled_end_time: must be an ISO8601 timestamp with a zone")
+    if start is not None and end is not None and end <= start:
+        problems.append("scheduled_end_time: must be after scheduled_start_time")
+    kind = event.get("entity_type")
+    channel = event.get("channel_id")
+    metadata = event.get("entity_metadata")
+    if kind in (ENTITY_STAGE, ENTITY_VOICE):
+        wanted = CHANNEL_STAGE if kind == ENTITY_STAGE else CHANNEL_VOICE
+        if channel is None:
+            problems.append("channel_id: required for STAGE_INSTANCE and VOICE events")
+        elif channel_types.get(int(channel)) != wanted:
+            what = "stage" if kind == ENTITY_STAGE else "voice"
+            problems.append(f"channel_id: must be a {what} channel of this guild")
+        if metadata:
+            problems.append("entity_metadata: must be null for STAGE_INSTANCE and VOICE events")
+    elif kind == ENTITY_EXTERNAL:
+        if channel is not None:
+            problems.append("channel_id: must be null for EXTERNAL events")
+        location = (metadata or {}).get("location") if isinstance(metadata, Mapping) else None
+        if location is None:
+            problems.append("entity_metadata.location: required for EXTERNAL events")
+        else:
+            problems += _length(location, "entity_metadata.location", 1, EVENT_LOCATION_MAX)
+        if end_raw is None:
+            problems.append("scheduled_end_time: required for EXTERNAL events")
+    else:
+        problems.append(f"entity_type: must be 1, 2 or 3, got {kind!r}")
+    return problems
+
+
+def event_status_problem(current: int, wanted: Any) -> str | None:
+    """Why a status change is not allowed (SCHEDULED→ACTIVE|CANCELED, ACTIVE→COMPLETED)."""
+    if wanted not in EVENT_TRANSITIONS:
+        return f"status: unknown status {wanted!r}"
+    if wanted != current and wanted not in EVENT_TRANSITIONS[current]:
+        return f"status: cannot go from {current} to {wanted}"
+    return None

@@ -18,6 +18,7 @@ from bot.store.database import SQLiteDatabase
 from bot.store.fits import FitLog
 from bot.store.history import HistoryRepository
 from bot.store.lists import MemberListRepository, MemberSettingsRepository, ServerListRepository
+from bot.store.nights import NightRepository
 from bot.store.polls import PollRepository
 from bot.store.ratings import RatingRepository
 from bot.store.schema import check_snowflake
@@ -27,15 +28,17 @@ from bot.store.skips import SkipRepository
 log = logging.getLogger(__name__)
 
 # Everything keyed by a member: forget_member() deletes from each (polls cascade to their
-# options and votes). Ratings must stay first-class here: their count feeds change_seq.
+# options, group and votes). Ratings must stay first-class here: their count feeds change_seq.
 _MEMBER_TABLES = (
     ("ratings", "user_id"),
     ("skips", "user_id"),
     ("onboarding_sessions", "user_id"),
     ("poll_votes", "user_id"),
+    ("poll_members", "user_id"),
     ("polls", "creator_id"),
     ("member_lists", "user_id"),
     ("member_settings", "user_id"),
+    ("night_attendees", "user_id"),
 )
 
 
@@ -48,6 +51,7 @@ class Store:
         self.skips = SkipRepository(self.db)
         self.sessions = SessionRepository(self.db)
         self.polls = PollRepository(self.db)
+        self.nights = NightRepository(self.db)
         self.fits = FitLog(self.db)
         self.club_movies = ClubMovieRepository(self.db)
         self.lists = MemberListRepository(self.db)
@@ -105,9 +109,11 @@ class Store:
     async def forget_member(self, user_id: int) -> int:
         """Delete everything about a member in one transaction; returns the rows removed.
 
-        Removes their ratings, skips, card sessions, poll votes and the polls they created
-        (with those polls' options and everyone's votes on them), their lists and privacy
-        choices; movies they added to club or server lists stay, without their name.
+        Removes their ratings, skips, card sessions, poll votes and group memberships, the
+        polls they created (with those polls' options and everyone's votes on them), their
+        lists and privacy choices, and their movie-night attendance and after-movie answers.
+        Movies they added to club or server lists and nights they scheduled stay, without
+        their name.
         """
         user = check_snowflake("user_id", user_id)
 
@@ -121,6 +127,7 @@ class Store:
             await conn.execute(
                 "UPDATE server_lists SET added_by = NULL WHERE added_by = ?", (user,)
             )
+            await conn.execute("UPDATE nights SET creator_id = NULL WHERE creator_id = ?", (user,))
             log.info("forgot user %d: %s", user, counts)
             return sum(counts.values()), counts["ratings"]
 
@@ -133,6 +140,7 @@ __all__ = [
     "HistoryRepository",
     "MemberListRepository",
     "MemberSettingsRepository",
+    "NightRepository",
     "PollRepository",
     "RatingRepository",
     "SQLiteDatabase",

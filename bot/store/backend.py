@@ -8,7 +8,7 @@ duplicate a rating. The services are typed against these protocols only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
 from bot.store.schema import (
@@ -17,12 +17,14 @@ from bot.store.schema import (
     HistoryBatch,
     HistoryWritten,
     ListEntry,
+    Night,
     OnboardingSession,
     Poll,
     Rating,
     RatingArrays,
     RatingChange,
     ServerListEntry,
+    WatchedNight,
 )
 
 Order = Literal["recent", "oldest", "stars", "movie"]
@@ -79,7 +81,8 @@ class SessionStore(Protocol):
 
 
 class PollStore(Protocol):
-    """Movie-night polls with ordered options and one changeable vote per member."""
+    """Movie-night polls: ordered options with their predicted group enjoyment, a group who
+    may vote unless open, and ballots of one or more movies (ranked or not)."""
 
     async def create_poll(
         self,
@@ -88,19 +91,78 @@ class PollStore(Protocol):
         creator_id: int,
         movie_ids: Sequence[int],
         strategy: str,
+        *,
+        kind: str = "approval",
+        open: bool = True,
+        ends_at: float | None = None,
+        members: Iterable[int] = (),
+        scores: Mapping[int, float] | None = None,
     ) -> int: ...
 
     async def set_poll_message(self, poll_id: int, message_id: int) -> None: ...
 
-    async def vote(self, poll_id: int, user_id: int, movie_id: int) -> int | None: ...
+    async def toggle(self, poll_id: int, user_id: int, movie_id: int) -> tuple[int, ...]: ...
+
+    async def ballots(self, poll_id: int) -> dict[int, tuple[int, ...]]: ...
 
     async def tally(self, poll_id: int) -> dict[int, int]: ...
+
+    async def last_shortlist(self, guild_id: int, members: Iterable[int]) -> tuple[int, ...]: ...
 
     async def get_poll(self, poll_id: int) -> Poll | None: ...
 
     async def open_polls(self) -> list[Poll]: ...
 
-    async def close_poll(self, poll_id: int) -> Poll: ...
+    async def polls_ending(self, before: float) -> list[Poll]: ...
+
+    async def next_poll_end(self) -> float | None: ...
+
+    async def close_poll(self, poll_id: int, winner_id: int | None = None) -> Poll: ...
+
+
+class NightStore(Protocol):
+    """Movie nights scheduled as Discord events: timeline, attendees, after-movie answers."""
+
+    async def add_night(
+        self,
+        guild_id: int,
+        channel_id: int,
+        poll_id: int | None,
+        movie_id: int,
+        creator_id: int,
+        event_id: int,
+        place: str,
+        starts_at: float,
+        ends_at: float,
+    ) -> Night: ...
+
+    async def get_night(self, night_id: int) -> Night | None: ...
+
+    async def night_for_poll(self, poll_id: int) -> Night | None: ...
+
+    async def night_for_event(self, event_id: int) -> Night | None: ...
+
+    async def unfinished_nights(self) -> list[Night]: ...
+
+    async def move_night(self, night_id: int, status: str) -> bool: ...
+
+    async def retime_night(self, night_id: int, starts_at: float, ends_at: float) -> bool: ...
+
+    async def mark_night(self, night_id: int, step: str) -> bool: ...
+
+    async def set_attendees(self, night_id: int, user_ids: Iterable[int]) -> None: ...
+
+    async def attendees(self, night_id: int) -> dict[int, float | None]: ...
+
+    async def record_answer(self, night_id: int, user_id: int, stars: float) -> float | None: ...
+
+    async def history(self, guild_id: int, limit: int = 50) -> list[WatchedNight]: ...
+
+    async def upcoming_nights(self, guild_id: int) -> list[Night]: ...
+
+    async def watched_movies(
+        self, guild_id: int, members: Iterable[int] | None = None
+    ) -> set[int]: ...
 
 
 class FitLogStore(Protocol):
@@ -196,6 +258,7 @@ class StoreBackend(Protocol):
     skips: SkipStore
     sessions: SessionStore
     polls: PollStore
+    nights: NightStore
     fits: FitLogStore
     club_movies: ClubMovieStore
     lists: MemberListStore

@@ -57,8 +57,9 @@ class ClubMovieRepository:
         return await self._db.submit(op)
 
     async def merge(self, movie_id: int, into: int) -> int:
-        """Move a club movie's ratings, skips and list entries onto another movie (a member's
-        newer rating wins where they rated both), then delete it; returns the ratings moved."""
+        """Move a club movie's ratings, skips, list entries and movie nights onto another movie
+        (a member's newer rating wins where they rated both), then delete it; returns the
+        ratings moved."""
         movie, target = _club_id(movie_id), check_movie_id(into)
         if movie == target:
             raise ValueError("a movie cannot be merged into itself")
@@ -84,6 +85,7 @@ class ClubMovieRepository:
                     f"UPDATE OR IGNORE {table} SET movie_id = ? WHERE movie_id = ?", (target, movie)
                 )
                 await conn.execute(f"DELETE FROM {table} WHERE movie_id = ?", (movie,))
+            await conn.execute("UPDATE nights SET movie_id = ? WHERE movie_id = ?", (target, movie))
             await _delete(conn, movie)
             return moved, moved
 

@@ -3,8 +3,9 @@
 One transaction: ratings, skips and list entries of matched movies move to their new ids
 (when two old movies map to one new movie, the member's latest rating wins); every rated,
 skipped or listed movie without a match becomes a club movie with its old title and genres,
-and its ratings move there, so nothing is lost. Card walks are reset, open polls are closed,
-and the database is bound to the new dataset. Run it with the bot stopped.
+and its ratings move there, so nothing is lost. Movie nights follow their movie. Card walks
+are reset, open polls are closed, and the database is bound to the new dataset. Run it with
+the bot stopped.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ async def remap_movies(
         skips = list(await conn.execute_fetchall("SELECT user_id, movie_id, created_at FROM skips"))
         lists = list(await conn.execute_fetchall("SELECT * FROM member_lists"))
         shared = list(await conn.execute_fetchall("SELECT * FROM server_lists"))
-        used = {int(r[1]) for r in ratings + skips} | {int(r[2]) for r in lists}
+        nights = list(await conn.execute_fetchall("SELECT night_id, movie_id FROM nights"))
+        used = {int(r[1]) for r in ratings + skips + nights} | {int(r[2]) for r in lists}
         club = await _club_movies_for(conn, used | {int(r[1]) for r in shared}, mapping)
         target = {**mapping, **club}
         for old, new in club.items():
@@ -89,6 +91,10 @@ async def remap_movies(
         await conn.executemany(
             "INSERT OR IGNORE INTO server_lists VALUES (?, ?, ?, ?)",
             [(g, target[int(m)], a, c) for g, m, a, c in shared],
+        )
+        await conn.executemany(
+            "UPDATE nights SET movie_id = ? WHERE night_id = ?",
+            [(target[int(m)], n) for n, m in nights],
         )
         await _reset_card_walks(conn)
         cursor = await conn.execute(

@@ -1,19 +1,27 @@
-"""Movie-night polls: options in shown order, one changeable vote per member."""
+"""Movie-night polls: options in shown order, a group who may vote, ballots of several movies."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import aiosqlite
 
 from bot.store.database import SQLiteDatabase
-from bot.store.schema import Poll, check_movie_id, check_snowflake
+from bot.store.schema import (
+    POLL_KINDS,
+    NotInGroupError,
+    Poll,
+    PollClosedError,
+    check_movie_id,
+    check_snowflake,
+    finite_or_none,
+)
 
 
 class PollRepository:
-    """Polls, their options and votes."""
+    """Polls, their options, their group and the members' ballots."""
 
     def __init__(self, db: SQLiteDatabase) -> None:
         self._db = db
@@ -25,8 +33,18 @@ class PollRepository:
         creator_id: int,
         movie_ids: Sequence[int],
         strategy: str,
+        *,
+        kind: str = "approval",
+        open: bool = True,
+        ends_at: float | None = None,
+        members: Iterable[int] = (),
+        scores: Mapping[int, float] | None = None,
     ) -> int:
-        """Create an open poll over distinct movies (in the given order); returns its id."""
+        """Create an open poll over distinct movies (in the given order); returns its id.
+
+        `members` may vote when the poll is not `open` (the creator always may); `scores`
+        is each movie's predicted group enjoyment, which breaks ties.
+        """
         guild = check_snowflake("guild_id", guild_id)
         channel = check_snowflake("channel_id", channel_id)
         creator = check_snowflake("creator_id", creator_id)
@@ -37,19 +55,29 @@ class PollRepository:
             raise ValueError(f"poll movies must be distinct, got {movies}")
         if not isinstance(strategy, str) or not strategy:
             raise ValueError(f"strategy must be a non-empty string, got {strategy!r}")
+        if kind not in POLL_KINDS:
+            raise ValueError(f"kind must be one of {sorted(POLL_KINDS)}, got {kind!r}")
+        end = finite_or_none("ends_at", ends_at)
+        group = sorted({creator, *(check_snowflake("member", m) for m in members)})
+        given = dict(scores or {})
+        score = [finite_or_none("score", given.get(m)) for m in movies]
 
         async def op(conn: aiosqlite.Connection, now: float) -> tuple[int, int]:
             rows = list(
                 await conn.execute_fetchall(
-                    "INSERT INTO polls (guild_id, channel_id, creator_id, strategy, created_at) "
-                    "VALUES (?, ?, ?, ?, ?) RETURNING poll_id",
-                    (guild, channel, creator, strategy, now),
+                    "INSERT INTO polls (guild_id, channel_id, creator_id, strategy, created_at, "
+                    "kind, open, ends_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING poll_id",
+                    (guild, channel, creator, strategy, now, kind, int(bool(open)), end),
                 )
             )
             poll_id = int(rows[0][0])
             await conn.executemany(
-                "INSERT INTO poll_options (poll_id, movie_id, position) VALUES (?, ?, ?)",
-                [(poll_id, m, k) for k, m in enumerate(movies)],
+                "INSERT INTO poll_options (poll_id, movie_id, position, score) VALUES (?, ?, ?, ?)",
+                [(poll_id, m, k, score[k]) for k, m in enumerate(movies)],
+            )
+            await conn.executemany(
+                "INSERT INTO poll_members (poll_id, user_id) VALUES (?, ?)",
+                [(poll_id, u) for u in group],
             )
             return poll_id, 0
 
@@ -69,43 +97,90 @@ class PollRepository:
 
         await self._db.submit(op)
 
-    async def vote(self, poll_id: int, user_id: int, movie_id: int) -> int | None:
-        """Cast or change a member's one vote; returns the movie they voted for before, if any.
+    async def toggle(self, poll_id: int, user_id: int, movie_id: int) -> tuple[int, ...]:
+        """Add a movie to a member's ballot, or take it off again; returns the ballot after.
 
-        LookupError for an unknown poll, ValueError if it is closed or the movie is not an option.
+        An approval ballot comes back in option order, a ranked one in the member's order
+        (a movie taken off moves the ones after it up). LookupError for an unknown poll,
+        PollClosedError once it has ended, NotInGroupError for a member outside a group-only
+        poll, ValueError if the movie is not an option.
         """
         user, movie = check_snowflake("user_id", user_id), check_movie_id(movie_id)
         pid = int(poll_id)
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[int | None, int]:
+        async def op(conn: aiosqlite.Connection, now: float) -> tuple[tuple[int, ...], int]:
             rows = list(
                 await conn.execute_fetchall(
-                    "SELECT closed_at, EXISTS (SELECT 1 FROM poll_options o "
-                    "WHERE o.poll_id = p.poll_id AND o.movie_id = ?), "
-                    "(SELECT movie_id FROM poll_votes v WHERE v.poll_id = p.poll_id "
-                    "AND v.user_id = ?) FROM polls p WHERE p.poll_id = ?",
+                    "SELECT closed_at, open, creator_id, kind, EXISTS (SELECT 1 FROM "
+                    "poll_options o WHERE o.poll_id = p.poll_id AND o.movie_id = ?), EXISTS "
+                    "(SELECT 1 FROM poll_members m WHERE m.poll_id = p.poll_id AND "
+                    "m.user_id = ?) FROM polls p WHERE p.poll_id = ?",
                     (movie, user, pid),
                 )
             )
             if not rows:
                 raise LookupError(f"no poll with id {pid}")
-            closed_at, is_option, previous = rows[0]
+            closed_at, is_open, creator, kind, is_option, is_member = rows[0]
             if closed_at is not None:
-                raise ValueError(f"poll {pid} is closed")
+                raise PollClosedError(f"poll {pid} is closed")
+            if not (is_open or is_member or user == creator):
+                raise NotInGroupError(f"member {user} is not in the group of poll {pid}")
             if not is_option:
                 raise ValueError(f"movie {movie} is not an option in poll {pid}")
-            await conn.execute(
-                "INSERT INTO poll_votes (poll_id, user_id, movie_id, voted_at) VALUES "
-                "(?, ?, ?, ?) ON CONFLICT (poll_id, user_id) DO UPDATE SET "
-                "movie_id = excluded.movie_id, voted_at = excluded.voted_at",
-                (pid, user, movie, now),
+            picked = list(
+                await conn.execute_fetchall(
+                    "SELECT rank FROM poll_votes WHERE poll_id = ? AND user_id = ? "
+                    "AND movie_id = ?",
+                    (pid, user, movie),
+                )
             )
-            return (None if previous is None else int(previous)), 0
+            if picked:
+                await conn.execute(
+                    "DELETE FROM poll_votes WHERE poll_id = ? AND user_id = ? AND movie_id = ?",
+                    (pid, user, movie),
+                )
+                await conn.execute(
+                    "UPDATE poll_votes SET rank = rank - 1 WHERE poll_id = ? AND user_id = ? "
+                    "AND rank > ?",
+                    (pid, user, picked[0][0]),
+                )
+            else:
+                await conn.execute(
+                    "INSERT INTO poll_votes (poll_id, user_id, movie_id, rank, voted_at) "
+                    "VALUES (?, ?, ?, (SELECT count(*) FROM poll_votes WHERE poll_id = ? "
+                    "AND user_id = ?), ?)",
+                    (pid, user, movie, pid, user, now),
+                )
+            order = "v.rank" if kind == "ranked" else "o.position"
+            ballot = await conn.execute_fetchall(
+                "SELECT v.movie_id FROM poll_votes v JOIN poll_options o ON o.poll_id = "
+                "v.poll_id AND o.movie_id = v.movie_id WHERE v.poll_id = ? AND v.user_id = ? "
+                f"ORDER BY {order}",
+                (pid, user),
+            )
+            return tuple(int(r[0]) for r in ballot), 0
 
         return await self._db.submit(op)
 
+    async def ballots(self, poll_id: int) -> dict[int, tuple[int, ...]]:
+        """Every member's ballot (movies in their order for ranked polls, else option order),
+        in the order members first voted."""
+        rows = await self._db.read(
+            "SELECT v.user_id, v.movie_id FROM poll_votes v JOIN polls p ON p.poll_id = "
+            "v.poll_id JOIN poll_options o ON o.poll_id = v.poll_id AND o.movie_id = v.movie_id "
+            "WHERE v.poll_id = ? ORDER BY (SELECT min(w.voted_at) FROM poll_votes w WHERE "
+            "w.poll_id = v.poll_id AND w.user_id = v.user_id), v.user_id, "
+            "CASE p.kind WHEN 'ranked' THEN v.rank ELSE o.position END",
+            (int(poll_id),),
+        )
+        found: dict[int, list[int]] = {}
+        for user, movie in rows:
+            found.setdefault(int(user), []).append(int(movie))
+        return {user: tuple(movies) for user, movies in found.items()}
+
     async def tally(self, poll_id: int) -> dict[int, int]:
-        """Votes per option (zeros included, in option order); LookupError if no such poll."""
+        """Ballots naming each option (zeros included, in option order); LookupError if no
+        such poll."""
         rows = await self._db.read(
             "SELECT o.movie_id, count(v.user_id) FROM poll_options o LEFT JOIN poll_votes v "
             "ON v.poll_id = o.poll_id AND v.movie_id = o.movie_id WHERE o.poll_id = ? "
@@ -116,6 +191,20 @@ class PollRepository:
             raise LookupError(f"no poll with id {poll_id}")
         return {int(m): int(n) for m, n in rows}
 
+    async def last_shortlist(self, guild_id: int, members: Iterable[int]) -> tuple[int, ...]:
+        """The options of the newest poll in a server that any of these members was in."""
+        users = sorted({check_snowflake("member", m) for m in members})
+        if not users:
+            return ()
+        marks = ", ".join("?" for _ in users)
+        rows = await self._db.read(
+            "SELECT o.movie_id FROM poll_options o WHERE o.poll_id = (SELECT max(p.poll_id) "
+            "FROM polls p JOIN poll_members m ON m.poll_id = p.poll_id WHERE p.guild_id = ? "
+            f"AND m.user_id IN ({marks})) ORDER BY o.position",
+            (check_snowflake("guild_id", guild_id), *users),
+        )
+        return tuple(int(r[0]) for r in rows)
+
     async def get_poll(self, poll_id: int) -> Poll | None:
         """A poll with its options, or None."""
         polls = await self._polls("WHERE poll_id = ?", (int(poll_id),))
@@ -125,14 +214,31 @@ class PollRepository:
         """Polls still open (to re-attach their buttons after a restart), oldest first."""
         return await self._polls("WHERE closed_at IS NULL", ())
 
-    async def close_poll(self, poll_id: int) -> Poll:
-        """Close a poll (idempotent: keeps the first closing time); LookupError if unknown."""
+    async def polls_ending(self, before: float) -> list[Poll]:
+        """Open polls whose end time is at or before `before`, soonest first."""
+        polls = await self._polls(
+            "WHERE closed_at IS NULL AND ends_at IS NOT NULL AND ends_at <= ?", (float(before),)
+        )
+        return sorted(polls, key=lambda p: (p.ends_at or 0.0, p.poll_id))
+
+    async def next_poll_end(self) -> float | None:
+        """The earliest end time among open polls, or None."""
+        rows = await self._db.read(
+            "SELECT min(ends_at) FROM polls WHERE closed_at IS NULL AND ends_at IS NOT NULL"
+        )
+        return None if rows[0][0] is None else float(rows[0][0])
+
+    async def close_poll(self, poll_id: int, winner_id: int | None = None) -> Poll:
+        """Close a poll (idempotent: keeps the first closing time); records the winner unless
+        one is recorded already. LookupError if unknown."""
         pid = int(poll_id)
+        winner = None if winner_id is None else check_movie_id(winner_id)
 
         async def op(conn: aiosqlite.Connection, now: float) -> tuple[None, int]:
             cursor = await conn.execute(
-                "UPDATE polls SET closed_at = coalesce(closed_at, ?) WHERE poll_id = ?",
-                (now, pid),
+                "UPDATE polls SET winner_id = coalesce(winner_id, ?), "
+                "closed_at = coalesce(closed_at, ?) WHERE poll_id = ?",
+                (winner, now, pid),
             )
             if cursor.rowcount != 1:
                 raise LookupError(f"no poll with id {pid}")
@@ -145,15 +251,38 @@ class PollRepository:
         return poll
 
     async def _polls(self, where: str, params: Sequence[Any]) -> list[Poll]:
-        """Polls matching a WHERE clause, with their options, by id."""
+        """Polls matching a WHERE clause, with their options, scores and group, by id."""
         rows = await self._db.read(
             "SELECT poll_id, guild_id, channel_id, creator_id, message_id, strategy, "
-            "created_at, closed_at, (SELECT json_group_array(movie_id) FROM "
-            "(SELECT movie_id FROM poll_options o WHERE o.poll_id = p.poll_id "
-            f"ORDER BY position)) FROM polls p {where} ORDER BY poll_id",
+            "created_at, closed_at, kind, open, ends_at, winner_id, (SELECT "
+            "json_group_array(json_array(movie_id, score)) FROM (SELECT movie_id, score FROM "
+            "poll_options o WHERE o.poll_id = p.poll_id ORDER BY position)), (SELECT "
+            "json_group_array(user_id) FROM poll_members m WHERE m.poll_id = p.poll_id) "
+            f"FROM polls p {where} ORDER BY poll_id",
             params,
         )
-        return [
-            Poll(pid, guild, channel, creator, message, tuple(json.loads(ids)), strategy, c, x)
-            for pid, guild, channel, creator, message, strategy, c, x, ids in rows
-        ]
+        polls = []
+        for row in rows:
+            pid, guild, channel, creator, message, strategy, created, closed = row[:8]
+            kind, is_open, ends, winner, options, members = row[8:]
+            pairs = json.loads(options)
+            polls.append(
+                Poll(
+                    pid,
+                    guild,
+                    channel,
+                    creator,
+                    message,
+                    tuple(int(movie) for movie, _ in pairs),
+                    strategy,
+                    created,
+                    closed,
+                    kind,
+                    bool(is_open),
+                    ends,
+                    winner,
+                    {int(movie): float(v) for movie, v in pairs if v is not None},
+                    frozenset(int(u) for u in json.loads(members)),
+                )
+            )
+        return polls

@@ -172,6 +172,94 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    # 7: fair votes and the night as a Discord event. Polls get a kind (approval or ranked),
+    # a group who may vote unless open, an end time, each option's predicted group enjoyment
+    # (the tie-break) and a winner; a ballot holds several movies, ranked or not. Nights
+    # are scheduled events with their timers' progress, attendees and after-movie answers;
+    # ratings may come from the after-movie question.
+    (
+        "ALTER TABLE polls ADD COLUMN kind TEXT NOT NULL DEFAULT 'approval' "
+        "CHECK (kind IN ('approval', 'ranked'))",
+        "ALTER TABLE polls ADD COLUMN open INTEGER NOT NULL DEFAULT 1 CHECK (open IN (0, 1))",
+        "ALTER TABLE polls ADD COLUMN ends_at REAL",
+        "ALTER TABLE polls ADD COLUMN winner_id INTEGER",
+        "CREATE INDEX polls_ends ON polls (closed_at, ends_at)",
+        "ALTER TABLE poll_options ADD COLUMN score REAL",
+        """
+        CREATE TABLE poll_members (
+            poll_id INTEGER NOT NULL REFERENCES polls (poll_id) ON DELETE CASCADE,
+            user_id INTEGER NOT NULL,
+            PRIMARY KEY (poll_id, user_id)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX poll_members_user ON poll_members (user_id)",
+        """
+        CREATE TABLE poll_ballots (
+            poll_id  INTEGER NOT NULL,
+            user_id  INTEGER NOT NULL,
+            movie_id INTEGER NOT NULL,
+            rank     INTEGER NOT NULL DEFAULT 0,
+            voted_at REAL    NOT NULL,
+            PRIMARY KEY (poll_id, user_id, movie_id),
+            FOREIGN KEY (poll_id, movie_id)
+                REFERENCES poll_options (poll_id, movie_id) ON DELETE CASCADE
+        ) WITHOUT ROWID
+        """,
+        "INSERT INTO poll_ballots (poll_id, user_id, movie_id, rank, voted_at) "
+        "SELECT poll_id, user_id, movie_id, 0, voted_at FROM poll_votes",
+        "DROP TABLE poll_votes",
+        "ALTER TABLE poll_ballots RENAME TO poll_votes",
+        "CREATE INDEX poll_votes_user ON poll_votes (user_id)",
+        f"""
+        CREATE TABLE ratings_v7 (
+            user_id    INTEGER NOT NULL,
+            movie_id   INTEGER NOT NULL CHECK (movie_id > 0),
+            stars      REAL    NOT NULL CHECK ({_STARS_CHECK}),
+            source     TEXT    NOT NULL
+                       CHECK (source IN ('slash', 'chat', 'onboarding', 'import', 'movienight')),
+            created_at REAL    NOT NULL,
+            updated_at REAL    NOT NULL,
+            PRIMARY KEY (user_id, movie_id)
+        ) WITHOUT ROWID
+        """,
+        "INSERT INTO ratings_v7 SELECT user_id, movie_id, stars, source, created_at, updated_at "
+        "FROM ratings",
+        "DROP TABLE ratings",
+        "ALTER TABLE ratings_v7 RENAME TO ratings",
+        "CREATE INDEX ratings_user_recent ON ratings (user_id, updated_at)",
+        """
+        CREATE TABLE nights (
+            night_id    INTEGER PRIMARY KEY AUTOINCREMENT,
+            guild_id    INTEGER NOT NULL,
+            channel_id  INTEGER NOT NULL,
+            poll_id     INTEGER UNIQUE REFERENCES polls (poll_id) ON DELETE SET NULL,
+            movie_id    INTEGER NOT NULL CHECK (movie_id > 0),
+            creator_id  INTEGER,
+            event_id    INTEGER UNIQUE,
+            place       TEXT    NOT NULL,
+            starts_at   REAL    NOT NULL,
+            ends_at     REAL    NOT NULL CHECK (ends_at > starts_at),
+            status      TEXT    NOT NULL DEFAULT 'scheduled'
+                        CHECK (status IN ('scheduled', 'active', 'completed', 'canceled')),
+            reminded_at REAL,
+            watched_at  REAL,
+            asked_at    REAL,
+            created_at  REAL    NOT NULL
+        )
+        """,
+        "CREATE INDEX nights_guild ON nights (guild_id, status, starts_at)",
+        "CREATE INDEX nights_creator ON nights (creator_id)",
+        f"""
+        CREATE TABLE night_attendees (
+            night_id    INTEGER NOT NULL REFERENCES nights (night_id) ON DELETE CASCADE,
+            user_id     INTEGER NOT NULL,
+            stars       REAL CHECK (stars IS NULL OR ({_STARS_CHECK})),
+            answered_at REAL,
+            PRIMARY KEY (night_id, user_id)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX night_attendees_user ON night_attendees (user_id)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -223,7 +311,9 @@ async def migrate(conn: aiosqlite.Connection, path: object) -> int:
 
 
 # ------------------------------------------------------------------------- value rules
-SOURCES = frozenset({"slash", "chat", "onboarding", "import"})
+SOURCES = frozenset({"slash", "chat", "onboarding", "import", "movienight"})
+POLL_KINDS = frozenset({"approval", "ranked"})
+NIGHT_STATUSES = ("scheduled", "active", "completed", "canceled")
 MAX_SNOWFLAKE = 2**63 - 1  # SQLite INTEGER is a signed 64-bit integer
 MAX_MOVIE_ID = 2**31 - 1  # all_ratings() hands movie ids out as int32
 
@@ -373,7 +463,11 @@ class OnboardingSession:
 
 @dataclass(frozen=True, slots=True)
 class Poll:
-    """A movie-night poll; `movie_ids` keeps the options in their shown order."""
+    """A movie-night poll; `movie_ids` keeps the options in their shown order.
+
+    `kind` is "approval" (tick every movie you'd watch) or "ranked" (order them); unless
+    `open`, only `members` may vote. `scores` is each option's predicted group enjoyment.
+    """
 
     poll_id: int
     guild_id: int
@@ -384,11 +478,64 @@ class Poll:
     strategy: str
     created_at: float
     closed_at: float | None
+    kind: str = "approval"
+    open: bool = True
+    ends_at: float | None = None
+    winner_id: int | None = None
+    scores: dict[int, float] = field(default_factory=dict)
+    members: frozenset[int] = frozenset()
 
     @property
     def closed(self) -> bool:
         """Whether voting has ended."""
         return self.closed_at is not None
+
+    def may_vote(self, user_id: int) -> bool:
+        """Whether this member may vote: everyone when open, else the group and the starter."""
+        return self.open or user_id == self.creator_id or user_id in self.members
+
+
+@dataclass(frozen=True, slots=True)
+class Night:
+    """A movie night scheduled as a Discord event, and how far its timeline has got.
+
+    `place` is what the reminder names (a channel mention or a location); times are unix
+    seconds on the bot's clock.
+    """
+
+    night_id: int
+    guild_id: int
+    channel_id: int
+    poll_id: int | None
+    movie_id: int
+    creator_id: int | None
+    event_id: int | None
+    place: str
+    starts_at: float
+    ends_at: float
+    status: str
+    reminded_at: float | None
+    watched_at: float | None
+    asked_at: float | None
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class WatchedNight:
+    """One line of a server's history: the night, who went, and the stars they gave."""
+
+    night: Night
+    attendees: int
+    answers: int
+    average: float | None
+
+
+class PollClosedError(ValueError):
+    """The poll has ended; no more votes."""
+
+
+class NotInGroupError(PermissionError):
+    """The poll is for its group only and this member is not in it."""
 
 
 # ------------------------------------------------------------------------ validation

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -37,6 +38,7 @@ from tests.bot.history_builders import lb_ratings
 from tests.conftest import write_ml100k
 
 STARTUP = 180.0  # loading, the first fit in a worker process and login, on a busy machine
+ROOT = Path(__file__).resolve().parents[2]  # the checkout under test, whatever is installed
 ANSWER = 60.0
 
 COMMANDS: list[dict[str, Any]] = [
@@ -273,6 +275,55 @@ async def test_a_console_session_imports_a_file_and_saves_the_export(tmp_path: P
     assert "[emulator] Discord would reject" not in text
 
 
+async def test_a_whole_movie_night_in_the_console(tmp_path: Path):
+    settings = e2e_settings(tmp_path)
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+    out: list[str] = []
+    session = asyncio.create_task(run_offline(settings, lines, out.append))
+
+    async def say(line: str, then: str) -> str:
+        """Type a line; return what the console printed once `then` shows up."""
+        start = len(out)
+        lines.put_nowait(line)
+        deadline = time.monotonic() + 60
+        while not any(then in chunk for chunk in out[start:]):
+            assert time.monotonic() < deadline, f"no {then!r} after {line!r}: {out[start:]}"
+            await asyncio.sleep(0.01)
+        return "\n".join(out[start:])
+
+    await say("/rate movie:se7en stars:5", "Rated **")
+    await say("/movienight start", "Choose who's watching")
+    shown = await say("select 1 sam alex", "Movie night for you, sam, alex")
+    tick = re.search(r"\[1\. (.+?)\] \[2\. ", shown)
+    assert tick is not None
+    title = tick[1]
+    await say("click 1", "[edited]")
+    await say("as sam", "you are now sam")
+    shown = await say("click 1", "[edited]")
+    assert "@you @sam" in shown  # who ticked, as a client shows mentions
+    await say("as you", "you are now you")
+    await say("click Close poll", "🍿 Tonight's movie")
+    shown = await say("click Schedule it", "(the bot opened a form")
+    assert "fill when:<When> where:<Where (voice channel or a place)>" in shown
+    shown = await say("fill when:in 3h where:Movie Night", "📅")
+    assert f"📅 **{title}** is on for " in shown and " in #Movie Night" in shown
+    await say("as sam", "you are now sam")
+    await say("interested", "(sam is interested in “Movie night: ")
+    shown = await say("wait 2h50m", "⏰")
+    assert "(the bot's clock moves 2h50m ahead)" in shown
+    assert f"⏰ **{title}** starts in 10 min in #Movie Night. 1 member going: @sam." in shown
+    await say("wait 2h10m", f"🎬 **{title}** is over. How did you like it, @sam?")
+    shown = await say("click ★★★★", "Thanks!")
+    assert f"Thanks! Your rating of **{title}** is now ★★★★ 4." in shown
+    shown = await say("/movienight history", "Movie nights of Offline Movie Club")
+    assert "4.0★ from 1 answer · 1 member went" in shown
+    lines.put_nowait("quit")
+    await asyncio.wait_for(session, 60)
+    text = "\n".join(out)
+    assert "[emulator] Discord would reject" not in text and "error:" not in text, text
+    assert out[-1] == "Bye."
+
+
 # --- end to end: `python -m bot offline` in a pseudo-terminal -----------------------------------
 
 
@@ -285,6 +336,7 @@ def offline_env(root: Path) -> dict[str, str]:
     (folder / "u.item").write_bytes(item.encode("latin-1"))
     env = dict(os.environ)
     env.update(
+        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p),
         DATA_DIR=str(root / "data"),
         MOVIELENS_DIR=str(root / "movielens"),
         DATASET="ml-100k",
@@ -418,14 +470,16 @@ def test_the_console_shows_what_discord_would_and_ctrl_c_quits(console: ConsoleP
     shown = console.ask("click Haven't seen it", "[+½] [Haven't seen it] [Done]")
     assert "[edited] | ** " in shown and "-- Skipped " in shown
 
-    console.ask("/movienight", "Choose who's watching (you're included):")
+    console.ask("/movienight start", "Choose who's watching (you're included):")
     console.ask("select 1 sam alex", "[edited] Finding a movie for you all…")
     console.expect("Movie night for you, sam, alex")
 
     shown = console.ask("help", "You are you.")
     assert "  /rate movie:<text> stars:<5|4.5|4|3.5|3|2.5|2|1.5|1|0.5>\n" in shown
     assert "  /clubmovie rename movie:<text> title:<text>\n" in shown
-    assert "  /movienight [strategy:<fair|average|most pleasure>] [voice:<true|false>]" in shown
+    start = "  /movienight start [strategy:<no misery|fair|most pleasure|average>] [voice:"
+    assert start in shown
+    assert "  /movienight history\n" in shown
     assert "Members: you (owner, administrator), sam, alex." in shown
     data = console.expect("(DATASET, MOVIELENS_DIR, DATA_DIR).")
     assert f"database {console.stderr_path.parent / 'data' / 'offline' / 'moviebot.db'}" in data

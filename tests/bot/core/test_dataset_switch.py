@@ -29,8 +29,8 @@ def ml_dir(ml100k_dir: Path) -> Path:
 
 
 async def club_on_ml100k(tmp_path: Path, ml_dir: Path) -> Path:
-    """A database made on ML-100K with ratings, a skip, lists, a card session and an open
-    poll."""
+    """A database made on ML-100K with ratings, a skip, lists, a card session, an open poll
+    and two movie nights."""
     settings = make_settings(tmp_path, ml_dir)
     async with Store(settings.database_path) as store:
         services = Services.build(settings, store, CountingRunner())
@@ -44,7 +44,10 @@ async def club_on_ml100k(tmp_path: Path, ml_dir: Path) -> Path:
         await store.lists.add(ALICE, "watchlist", SHAWSHANK_100K)
         await store.server_lists.add(1, TOY_STORY, BOB)
         await services.cards.save(ALICE, {"mode": "o", "rated": 3, "recent": [9, 1]}, None)
-        await services.nights.open_poll(1, 2, ALICE, [TOY_STORY, SHAWSHANK_100K], "average")
+        picks = [(TOY_STORY, 4.0), (SHAWSHANK_100K, 3.5)]
+        await services.nights.open_poll(1, 2, ALICE, picks, "average")
+        for event, movie in ((31, SHAWSHANK_100K), (32, FILLER_100K)):
+            await services.events.schedule(1, 2, None, movie, ALICE, event, "x", 1e9, 1e9 + 1)
         await services.close()
     assert (settings.model_dir / "ml-100k.npz").is_file()
     return settings.database_path
@@ -102,6 +105,10 @@ async def test_migration_moves_matches_keeps_the_rest_and_the_bot_starts(tmp_pat
         assert club.title == "Filler Movie 0 (1960)" and club.added_by is None
         assert await store.ratings.get_rating(ALICE, club.movie_id) == 2.0
         assert (await store.polls.open_polls()) == []
+        moved = await store.nights.night_for_event(31)
+        unmatched = await store.nights.night_for_event(32)
+        assert moved is not None and moved.movie_id == SHAWSHANK  # nights follow their movie
+        assert unmatched is not None and unmatched.movie_id == club.movie_id
         services = Services.build(settings, store, CountingRunner())
         await services.start(periodic=False)
         try:

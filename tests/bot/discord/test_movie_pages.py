@@ -4,11 +4,14 @@ links only without one, and nothing breaks when TMDB misbehaves."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 
 import pytest
 import pytest_asyncio
 
-from tests.bot.conftest import Harness, modern_harness
+from bot.discord.render import duration
+from bot.emulator.state import CREATE_EVENTS
+from tests.bot.conftest import GUILD, Harness, modern_harness
 from tests.bot.tmdb import fake_tmdb
 from tests.bot.tmdb.fake_tmdb import API_KEY, FakeTmdb
 
@@ -151,3 +154,55 @@ async def test_a_lookup_during_an_outage_is_tried_again_once_tmdb_is_back(
     assert "thumbnail" not in during.embeds[0]
     after = await harness.run("movie", user, movie="aftersun")
     assert after.embeds[0]["thumbnail"]["url"].endswith("/poster-965150.jpg")
+
+
+async def test_a_scheduled_movie_night_lasts_the_movies_runtime(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+):
+    members = [harness.new_member(f"night{k}") for k in range(2)]
+    for k, member in enumerate(members):
+        for movie in range(100 + 5 * k, 105 + 5 * k):
+            await harness.bot.services.ratings.rate(member, movie, 4.0 + (movie % 2) / 2)
+    picker = await harness.run("movienight start", members[0])
+    chosen = await harness.emu.select(
+        picker, picker.selects[0].custom_id, [members[1]], user_id=members[0]
+    )
+    (poll,) = await chosen.wait_followups(1, timeout=15)
+    catalog = harness.bot.services.models.catalog
+    runtimes = {}
+    for button in poll.buttons[:-1]:  # every option has a TMDB page with a runtime
+        movie = catalog.movie(int(button.custom_id.rsplit(":", 1)[1]))
+        tmdb_id = int(catalog.tmdb_ids[catalog.row(movie.movie_id)])
+        if tmdb_id not in fake_tmdb.MOVIES:
+            page = fake_tmdb._movie(
+                tmdb_id,
+                movie.display[:-7],
+                f"{movie.year}-01-01",
+                imdb_id=None,
+                poster_path=None,
+                runtime=97,
+                genres=[(18, "Drama")],
+                overview="",
+            )
+            monkeypatch.setitem(fake_tmdb.MOVIES, tmdb_id, page)
+        runtimes[movie.display] = fake_tmdb.MOVIES[tmdb_id]["runtime"]
+    closing = await harness.emu.click(poll, poll.buttons[-1].custom_id, user_id=members[0])
+    (announcement,) = await closing.wait_followups(1)
+    role = harness.emu.grant(GUILD, harness.emu.bot_user_id, CREATE_EVENTS)
+    try:
+        button = announcement.button("Schedule it").custom_id
+        opened = await harness.emu.click(announcement, button, user_id=members[0])
+        assert (await opened.response()).type == 9
+        submitted = await harness.emu.submit_modal(opened, {"when": "in 1d", "where": ""})
+        _, public = await submitted.wait_followups(2)
+    finally:
+        harness.emu.revoke(GUILD, harness.emu.bot_user_id, role.id)
+    (event,) = harness.emu.scheduled_events(GUILD)
+    title = event["name"].removeprefix("Movie night: ")
+    runtime = runtimes[title]
+    assert runtime != harness.settings.night_runtime / 60  # not the default length
+    start = datetime.fromisoformat(event["scheduled_start_time"])
+    assert datetime.fromisoformat(event["scheduled_end_time"]) - start == timedelta(minutes=runtime)
+    shown = duration(runtime * 60)
+    assert f"\nRuntime: {shown}\n" in event["description"]
+    assert public.content.split("\n")[0].endswith(f"· {shown}.")

@@ -1,4 +1,5 @@
-"""/movienight end to end: choosing the group, group picks, and a poll that survives restarts."""
+"""/movienight start end to end: choosing the group, group picks, and fair votes (approval and
+ranked, group-only or open, ending on time or by the starter) that survive restarts."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ async def movienight(
     h: RestartableHarness, starter: int, others: list[int], **options: object
 ) -> Message:
     """Run /movienight, pick members in the user select, return the public result."""
-    picker = await h.run("movienight", starter, **options)
+    picker = await h.run("movienight start", starter, **options)
     assert picker.ephemeral and picker.content == "Choose who's watching (you're included):"
     (menu,) = picker.selects
     assert menu.type == 5 and menu.max_values == 10  # a user select, up to ten members
@@ -63,8 +64,30 @@ def picks(message: Message) -> list[tuple[str, float, dict[str, float]]]:
 
 
 def tally(message: Message) -> list[int]:
-    """Votes per option as shown in the poll embed."""
+    """Ticks (or first choices) per option as shown in the poll embed."""
     return [int(n) for n in re.findall(r"— \*\*(\d+)\*\*", message.embeds[1]["description"])]
+
+
+def poll_id_of(message: Message) -> int:
+    """The poll behind a poll message (from its first vote button)."""
+    return int(message.buttons[0].custom_id.split(":")[1])
+
+
+def winner_label(poll: Message, option: int) -> str:
+    """The title on a poll's vote button (0-based option)."""
+    return poll.buttons[option].label.split(". ", 1)[1]
+
+
+async def channel_message(h: RestartableHarness, has: str, after: int = 0) -> Message:
+    """Wait for a bot message in #general containing `has` (newer than message id `after`)."""
+
+    def found() -> Message | None:
+        for message in reversed(h.emu.messages(h.channel, include_ephemeral=False)):
+            if message.id > after and has in message.text:
+                return message
+        return None
+
+    return await h.emu.wait_until(found, 15, f"a message containing {has!r}")
 
 
 async def vote(h: RestartableHarness, poll: Message, option: int, user: int) -> Interaction:
@@ -81,10 +104,14 @@ async def settled(h: RestartableHarness, inter: Interaction) -> Message:
 
 async def test_group_picks_with_each_members_stars(harness: RestartableHarness):
     ids = await raters(harness, "1")
-    result = await movienight(harness, ids["ann"], [ids["ben"], ids["cat"]], count=4)
+    result = await movienight(
+        harness, ids["ann"], [ids["ben"], ids["cat"]], count=4, strategy="fair"
+    )
     group, ballot = result.embeds
     assert group["title"] == "Movie night for ann1, ben1, cat1"
-    assert group["footer"]["text"] == "Strategy: fair"
+    assert group["footer"]["text"] == (
+        "Strategy: fair · ranked by the least happy member: nobody has to sit through it"
+    )
     rows = picks(result)
     assert len(rows) == 4
     rated = {harness.bot.services.queries.movie(m).display for r in TASTES.values() for m in r}
@@ -98,16 +125,20 @@ async def test_group_picks_with_each_members_stars(harness: RestartableHarness):
     assert result.content == ""  # everyone has ratings: no notes
 
 
+def mean(stars: list[float]) -> float:
+    return sum(stars) / len(stars)
+
+
 @pytest.mark.parametrize(
     ("strategy", "combine"),
-    [("fair", min), ("average", lambda s: sum(s) / len(s)), ("most pleasure", max)],
+    [("no misery", mean), ("fair", min), ("average", mean), ("most pleasure", max)],
 )
 async def test_strategies(
     harness: RestartableHarness, strategy: str, combine: Callable[[list[float]], float]
 ):
     ids = await raters(harness, strategy[:2])
     result = await movienight(harness, ids["ben"], [ids["ann"], ids["cat"]], strategy=strategy)
-    assert result.embeds[0]["footer"]["text"] == f"Strategy: {strategy}"
+    assert result.embeds[0]["footer"]["text"].startswith(f"Strategy: {strategy} · ")
     rows = picks(result)
     assert len(rows) == 3
     for _, score, stars in rows:
@@ -116,14 +147,25 @@ async def test_strategies(
 
 async def test_fair_and_most_pleasure_differ_for_split_tastes(harness: RestartableHarness):
     ids = await raters(harness, "split")
-    fair = picks(await movienight(harness, ids["ann"], [ids["ben"], ids["cat"]], count=5))
+    twins = await raters(harness, "twin")  # the same tastes: a group without a last shortlist
+    fair = picks(
+        await movienight(harness, ids["ann"], [ids["ben"], ids["cat"]], count=5, strategy="fair")
+    )
     most = picks(
         await movienight(
-            harness, ids["cat"], [ids["ann"], ids["ben"]], count=5, strategy="most pleasure"
+            harness, twins["cat"], [twins["ann"], twins["ben"]], count=5, strategy="most pleasure"
         )
     )
     assert min(min(s.values()) for _, _, s in fair) >= min(min(s.values()) for _, _, s in most)
     assert max(max(s.values()) for _, _, s in most) >= max(max(s.values()) for _, _, s in fair)
+
+
+async def test_the_next_shortlist_for_a_group_brings_other_movies(harness: RestartableHarness):
+    ids = await raters(harness, "again")
+    first = picks(await movienight(harness, ids["ann"], [ids["ben"], ids["cat"]], count=4))
+    again = picks(await movienight(harness, ids["ben"], [ids["ann"]], count=4))
+    assert len(first) == len(again) == 4
+    assert not {t for t, _, _ in first} & {t for t, _, _ in again}
 
 
 async def test_voice_channel_members(harness: RestartableHarness):
@@ -134,7 +176,9 @@ async def test_voice_channel_members(harness: RestartableHarness):
     for user in (ids["ann"], ids["ben"], newbie, robot):
         harness.emu.set_voice_state(GUILD, user, harness.voice_channel)
     try:
-        result = await harness.run("movienight", ids["ann"], voice=True, timeout=15)
+        result = await harness.run(
+            "movienight start", ids["ann"], voice=True, strategy="fair", timeout=15
+        )
         assert not result.ephemeral
         assert result.embeds[0]["title"] == "Movie night for annv, benv, newbiev"
         assert "catv" not in result.text and "robotv" not in result.text
@@ -144,7 +188,7 @@ async def test_voice_channel_members(harness: RestartableHarness):
     finally:
         for user in (ids["ann"], ids["ben"], newbie, robot):
             harness.emu.set_voice_state(GUILD, user, None)
-    away = await harness.run("movienight", ids["cat"], voice=True)
+    away = await harness.run("movienight start", ids["cat"], voice=True)
     assert away.ephemeral and away.content.startswith("Join a voice channel first")
 
 
@@ -194,34 +238,152 @@ async def test_member_who_left_is_left_out(harness: RestartableHarness):
         assert set(stars) == {"annl", "benl"}
 
 
-async def test_poll_votes_are_one_per_member_and_changeable(harness: RestartableHarness):
+async def test_approval_ticks_are_changeable_and_show_who_voted(harness: RestartableHarness):
     ids = await raters(harness, "p")
     poll = await movienight(harness, ids["ann"], [ids["ben"], ids["cat"]])
+    assert "Tick every movie you'd watch" in poll.embeds[1]["description"]
+    assert "Closes <t:" in poll.embeds[1]["description"]
+    assert poll.embeds[1]["footer"]["text"] == (
+        "0 voters · approval vote · the group votes · changeable until it closes"
+    )
     after = await settled(harness, await vote(harness, poll, 0, ids["ben"]))
     assert tally(after) == [1, 0, 0]
-    assert after.embeds[1]["footer"]["text"].startswith("1 vote ·")
-    after = await settled(harness, await vote(harness, poll, 1, ids["ben"]))  # changes mind
-    assert tally(after) == [0, 1, 0]
-    after = await settled(harness, await vote(harness, poll, 1, ids["ben"]))  # same again
+    after = await settled(harness, await vote(harness, poll, 1, ids["ben"]))  # a second tick
+    assert tally(after) == [1, 1, 0]
+    after = await settled(harness, await vote(harness, poll, 0, ids["ben"]))  # untick
     assert tally(after) == [0, 1, 0]
     after = await settled(harness, await vote(harness, poll, 1, ids["cat"]))
     assert tally(after) == [0, 2, 0]
+    ben, cat = f"<@{ids['ben']}>", f"<@{ids['cat']}>"
+    assert f"\n      {ben} {cat}\n" in after.embeds[1]["description"]  # who, shown by name
+    assert after.content == "" and after.data["mentions"] == []  # nobody is pinged
+    assert after.embeds[1]["footer"]["text"].startswith("2 voters ·")
     assert after.embeds[0] == poll.embeds[0]  # the group picks stay as they were
     assert [b.label for b in after.buttons] == [b.label for b in poll.buttons]
 
 
+async def test_only_the_group_votes_unless_the_starter_opens_it(harness: RestartableHarness):
+    ids = await raters(harness, "g")
+    outsider = harness.new_member("outsiderg")
+    poll = await movienight(harness, ids["ann"], [ids["ben"]])
+    refused = await (await vote(harness, poll, 0, outsider)).final()
+    assert refused is not None and refused.ephemeral
+    assert refused.content.startswith("This vote is for the members picked for this movie night")
+    assert "`open:true`" in refused.content
+    assert tally(harness.emu.message(poll.id)) == [0, 0, 0]
+    assert tally(await settled(harness, await vote(harness, poll, 0, ids["ann"]))) == [1, 0, 0]
+    opened = await movienight(harness, ids["ann"], [ids["ben"]], open=True)
+    assert opened.embeds[1]["footer"]["text"].startswith("0 voters · approval vote · open")
+    assert tally(await settled(harness, await vote(harness, opened, 2, outsider))) == [0, 0, 1]
+
+
+async def test_a_tie_goes_to_the_movie_the_group_will_enjoy_most(harness: RestartableHarness):
+    ids = await raters(harness, "t")
+    poll = await movienight(harness, ids["ann"], [ids["ben"], ids["cat"]])
+    await settled(harness, await vote(harness, poll, 0, ids["ben"]))
+    await settled(harness, await vote(harness, poll, 2, ids["cat"]))
+    scores = (await harness.store.polls.get_poll(poll_id_of(poll))).scores  # type: ignore[union-attr]
+    first, third = (scores[int(poll.buttons[k].custom_id.rsplit(":", 1)[1])] for k in (0, 2))
+    closing = await harness.emu.click(poll, poll.buttons[-1].custom_id, user_id=ids["ann"])
+    (announcement,) = await closing.wait_followups(1)
+    winner, loser = (0, 2) if first >= third else (2, 0)
+    best, worst = max(first, third), min(first, third)
+    assert announcement.content.startswith(
+        f"🍿 Tonight's movie: **{winner_label(poll, winner)}** (1 tick from 2 voters)!\n"
+        f"It tied with **{winner_label(poll, loser)}** (1 tick each); "
+    )
+    if best > worst:
+        assert (
+            f"wins because the group is predicted to enjoy it more ({best:.2f}★ against "
+            f"{worst:.2f}★)" in announcement.content
+        )
+    assert announcement.data["mentions"] == []
+    assert [b.label for b in announcement.buttons] == ["Schedule it"]
+
+
+async def test_ranked_choice_drops_the_least_liked_until_a_majority(harness: RestartableHarness):
+    ids = await raters(harness, "rc")
+    voters = [harness.new_member(f"ranker{k}") for k in range(5)]
+    poll = await movienight(harness, ids["ann"], [ids["ben"]], vote="ranked", open=True)
+    assert "in the order you like them" in poll.embeds[1]["description"]
+    orders = [(0, 1), (0, 2), (1, 0), (2, 1), (2, 0)]  # option 1 is dropped, its voter -> 0
+    for voter, order in zip(voters, orders, strict=True):
+        for option in order:
+            inter = await vote(harness, poll, option, voter)
+            await settled(harness, inter)
+        (ranking,) = await inter.wait_followups(1)
+        labels = [winner_label(poll, k) for k in order]
+        assert ranking.ephemeral
+        assert ranking.content == "Your ranking:\n" + "\n".join(
+            f"{k}. {label}" for k, label in enumerate(labels, 1)
+        )
+    shown = harness.emu.message(poll.id)
+    assert tally(shown) == [2, 1, 2]  # first choices
+    assert "on 4 ballots" in shown.embeds[1]["description"]
+    undo = await vote(harness, poll, 1, voters[3])  # takes option 1 off: only 2 is left
+    await settled(harness, undo)
+    (left,) = await undo.wait_followups(1)
+    assert left.content == f"Your ranking:\n1. {winner_label(poll, 2)}"
+    await settled(harness, await vote(harness, poll, 1, voters[3]))  # and back, ranked last
+    closing = await harness.emu.click(poll, poll.buttons[-1].custom_id, user_id=ids["ann"])
+    (announcement,) = await closing.wait_followups(1)
+    assert announcement.content.startswith(
+        f"🍿 Tonight's movie: **{winner_label(poll, 0)}**, first choice of 3 of 5 voters after "
+        f"2 rounds (dropped: {winner_label(poll, 1)})!"
+    )
+
+
+async def test_ends_in_must_be_a_duration_in_range(harness: RestartableHarness):
+    ann = harness.new_member("anndur")
+    for bad, says in (
+        ("soon", "I couldn't read “soon” as a duration"),
+        ("0m", "from 1 minute to 7 days"),
+        ("30y", "“y” is not a unit I know"),
+    ):
+        reply = await harness.run("movienight start", ann, ends_in=bad)
+        assert reply.ephemeral and reply.content.startswith("`ends_in`: ")
+        assert says in reply.content
+
+
+async def test_a_vote_closes_on_time_and_a_late_vote_is_refused(harness: RestartableHarness):
+    ids = await raters(harness, "end")
+    poll = await movienight(harness, ids["ann"], [ids["ben"]], ends_in="10m")
+    ends = re.search(r"Closes <t:(\d+):R>", poll.embeds[1]["description"])
+    assert ends is not None
+    assert abs(int(ends[1]) - (harness.settings.clock.now() + 600)) < 30
+    await settled(harness, await vote(harness, poll, 1, ids["ben"]))
+    seen = harness.emu.message(poll.id)
+    harness.settings.clock.skip(601)
+    announcement = await channel_message(harness, "Tonight's movie", after=poll.id)
+    winner = winner_label(poll, 1)
+    assert announcement.content.startswith(
+        f"🍿 Tonight's movie: **{winner}** (1 tick from 1 voter)!"
+    )
+    assert [b.label for b in announcement.buttons] == ["Schedule it"]
+    closed = harness.emu.message(poll.id)
+    assert closed.embeds[1]["title"] == "Poll closed" and tally(closed) == [0, 1, 0]
+    assert f"Winner: **{winner}**" in closed.embeds[1]["description"]
+    assert all(b.disabled for b in closed.buttons)
+    late = await harness.emu.click_as_seen(seen, seen.buttons[0].custom_id, user_id=ids["ann"])
+    refused = await late.final()
+    assert refused is not None and refused.ephemeral
+    assert refused.content == f"This poll is closed: tonight's movie is **{winner}**."
+    assert tally(harness.emu.message(poll.id)) == [0, 1, 0]
+
+
 async def test_concurrent_voters(harness: RestartableHarness):
     ids = await raters(harness, "c")
-    poll = await movienight(harness, ids["ann"], [ids["ben"], ids["cat"]])
+    poll = await movienight(harness, ids["ann"], [ids["ben"], ids["cat"]], open=True)
     voters = [harness.new_member(f"voter{k}") for k in range(16)]
     first = [await vote(harness, poll, k % 3, u) for k, u in enumerate(voters)]
-    again = [await vote(harness, poll, 2, u) for u in voters[::4]]  # some change their vote
+    again = [await vote(harness, poll, 2, u) for u in voters[::4]]  # tick 2 too, or untick it
     await asyncio.gather(*(i.final(15) for i in first + again))
     assert all(i.acknowledged for i in first + again)
     shown = tally(harness.emu.message(poll.id))
-    store = await harness.store.polls.tally(int(poll.buttons[0].custom_id.split(":")[1]))
-    assert sum(shown) == len(voters) == sum(store.values())
+    store = await harness.store.polls.tally(poll_id_of(poll))
     assert shown == list(store.values())
+    ticks = len(voters) + sum(1 if k % 3 != 2 else -1 for k in range(0, 16, 4))
+    assert sum(shown) == ticks
 
 
 async def test_only_the_starter_closes_and_the_winner_is_announced(harness: RestartableHarness):
@@ -239,8 +401,11 @@ async def test_only_the_starter_closes_and_the_winner_is_announced(harness: Rest
     assert tally(closed) == [1, 0, 2]
     assert all(b.disabled for b in closed.buttons)
     (announcement,) = await closing.wait_followups(1)
-    winner = poll.buttons[2].label.split(". ", 1)[1]
-    assert announcement.content == f"🍿 Tonight's movie: **{winner}** (2 votes)!"
+    winner = winner_label(poll, 2)
+    assert announcement.content.startswith(
+        f"🍿 Tonight's movie: **{winner}** (2 ticks from 3 voters)!\n"
+    )
+    assert "tied" not in announcement.content
     assert not announcement.ephemeral
     with pytest.raises(ValueError, match="disabled"):
         await vote(harness, poll, 0, ids["ben"])
@@ -249,16 +414,16 @@ async def test_only_the_starter_closes_and_the_winner_is_announced(harness: Rest
 async def test_poll_survives_a_restart(harness: RestartableHarness):
     ids = await raters(harness, "r")
     late = harness.new_member("latecomer")
-    poll = await movienight(harness, ids["ann"], [ids["ben"], ids["cat"]])
+    poll = await movienight(harness, ids["ann"], [ids["ben"], ids["cat"]], open=True)
     await settled(harness, await vote(harness, poll, 0, ids["ben"]))
     await settled(harness, await vote(harness, poll, 1, ids["cat"]))
 
     await harness.restart()
 
     after = await settled(harness, await vote(harness, poll, 1, late))
-    assert tally(after) == [1, 2, 0]  # the votes from before the restart are kept
+    assert tally(after) == [1, 2, 0]  # the ticks from before the restart are kept
     after = await settled(harness, await vote(harness, poll, 1, ids["ben"]))
-    assert tally(after) == [0, 3, 0]
+    assert tally(after) == [1, 3, 0]
     close = poll.buttons[-1].custom_id
     refused = await (await harness.emu.click(poll, close, user_id=late)).final()
     assert refused is not None and refused.content == ONLY_STARTER
@@ -266,12 +431,12 @@ async def test_poll_survives_a_restart(harness: RestartableHarness):
     closed = await closing.final()
     assert closed is not None and all(b.disabled for b in closed.buttons)
     (announcement,) = await closing.wait_followups(1)
-    assert "(3 votes)" in announcement.content
+    assert "(3 ticks from 3 voters)" in announcement.content
 
 
 async def test_votes_racing_the_close(harness: RestartableHarness):
     ids = await raters(harness, "x")
-    poll = await movienight(harness, ids["ann"], [ids["ben"], ids["cat"]])
+    poll = await movienight(harness, ids["ann"], [ids["ben"], ids["cat"]], open=True)
     voters = [harness.new_member(f"racer{k}") for k in range(12)]
     early = [await vote(harness, poll, k % 3, u) for k, u in enumerate(voters[:6])]
     closing = await harness.emu.click(poll, poll.buttons[-1].custom_id, user_id=ids["ann"])
@@ -281,17 +446,21 @@ async def test_votes_racing_the_close(harness: RestartableHarness):
     final = harness.emu.message(poll.id)
     assert final.embeds[1]["title"] == "Poll closed"
     assert all(b.disabled for b in final.buttons)
-    poll_id = int(poll.buttons[0].custom_id.split(":")[1])
-    assert tally(final) == list((await harness.store.polls.tally(poll_id)).values())
+    assert tally(final) == list((await harness.store.polls.tally(poll_id_of(poll))).values())
     counts = tally(final)
-    best = counts.index(max(counts))
-    winner = poll.buttons[best].label.split(". ", 1)[1]
-    assert announcement.content.startswith(f"🍿 Tonight's movie: **{winner}** ({max(counts)} vote")
+    assert announcement.content.startswith("🍿 Tonight's movie: **")
+    assert f"({plural_ticks(max(counts))} from {sum(counts)} voter" in announcement.content
     for inter in [*early, *late]:  # every voter got an answer: the tally, or "closed"
         reply = await inter.response()
-        assert reply.type == 7 or (reply.ephemeral and reply.content == "This poll is closed.")
+        assert reply.type == 7 or (
+            reply.ephemeral and reply.content.startswith("This poll is closed")
+        )
     replies = [await i.response() for i in [*early, *late]]
     assert sum(counts) == sum(r.type == 7 for r in replies)
+
+
+def plural_ticks(n: int) -> str:
+    return f"{n} tick" + ("" if n == 1 else "s")
 
 
 async def test_double_close_announces_once(harness: RestartableHarness):
@@ -307,18 +476,23 @@ async def test_double_close_announces_once(harness: RestartableHarness):
     (closer,) = [c for c, r in zip(clicks, replies, strict=True) if r.type == 7]
     (announcement,) = await closer.wait_followups(1)
     assert sum(len(c.followup_ids) for c in clicks) == 1
-    winner = poll.buttons[1].label.split(". ", 1)[1]
-    assert announcement.content == f"🍿 Tonight's movie: **{winner}** (1 vote)!"
+    assert announcement.content.startswith(
+        f"🍿 Tonight's movie: **{winner_label(poll, 1)}** (1 tick from 1 voter)!"
+    )
 
 
-async def test_closing_without_votes_picks_the_top_pick(harness: RestartableHarness):
+async def test_closing_without_votes_picks_the_predicted_favourite(harness: RestartableHarness):
     ids = await raters(harness, "nv")
     poll = await movienight(harness, ids["ben"], [ids["cat"]])
     closing = await harness.emu.click(poll, poll.buttons[-1].custom_id, user_id=ids["ben"])
     closed = await closing.final()
-    assert closed is not None and closed.embeds[1]["footer"]["text"] == "0 votes · final result"
+    assert closed is not None
+    assert closed.embeds[1]["footer"]["text"].startswith("0 voters ·")
+    assert closed.embeds[1]["footer"]["text"].endswith("· final result")
     (announcement,) = await closing.wait_followups(1)
-    top = poll.buttons[0].label.split(". ", 1)[1]
-    assert (
-        announcement.content == f"🍿 Nobody voted, so tonight's movie is the top pick: **{top}**!"
+    stored = await harness.store.polls.get_poll(poll_id_of(poll))
+    assert stored is not None and stored.winner_id == max(stored.scores, key=stored.scores.get)
+    favourite = harness.bot.services.queries.movie(stored.winner_id).display
+    assert announcement.content.startswith(
+        f"🍿 Nobody voted, so tonight's movie is the group's predicted favourite: **{favourite}**!"
     )

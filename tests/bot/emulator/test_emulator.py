@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import discord
@@ -17,7 +19,7 @@ from bot.discord.endpoints import discord_endpoints
 from bot.emulator import CommandUnavailable, DiscordEmulator, OptionError, Upload, render_message
 from bot.emulator import validate as v
 from bot.emulator.options import OptionBuilder
-from bot.emulator.state import EmulatorState, EmuUser
+from bot.emulator.state import CREATE_EVENTS, EmulatorState, EmuUser
 
 GUILD_ID = 111_111
 OWNER, ALICE, BOB = 7, 42, 43
@@ -40,6 +42,19 @@ class TestBot(commands.Bot):
         self.errors: list[Exception] = []
         self.seen: list[str] = []
         self.response_ids: list[int | None] = []
+        self.event_news: list[tuple[str, int]] = []
+
+    async def on_scheduled_event_create(self, event: discord.ScheduledEvent) -> None:
+        """Remember scheduled-event news as (what, event id or user id)."""
+        self.event_news.append(("create", event.id))
+
+    async def on_scheduled_event_update(
+        self, before: discord.ScheduledEvent, after: discord.ScheduledEvent
+    ) -> None:
+        self.event_news.append((f"status {after.status.value}", after.id))
+
+    async def on_scheduled_event_delete(self, event: discord.ScheduledEvent) -> None:
+        self.event_news.append(("delete", event.id))
 
     async def on_message(self, message: discord.Message) -> None:
         """Answer DMs and guild messages that mention the bot; remember what content arrived."""
@@ -579,6 +594,133 @@ async def test_double_acknowledgement(env: tuple[DiscordEmulator, TestBot]) -> N
     await emu.wait_until(lambda: bot.errors, 5, "the bot's error")
     assert bot.errors[0].code == 40060  # type: ignore[attr-defined]
     assert any("already been acknowledged" in p for p in emu.violations)
+
+
+def _in(hours: float) -> datetime:
+    return datetime.now(UTC) + timedelta(hours=hours)
+
+
+async def test_scheduled_events_by_discords_rules(env: tuple[DiscordEmulator, TestBot]) -> None:
+    emu, bot = env
+    guild = bot.get_guild(GUILD_ID)
+    assert guild is not None
+    voice = guild.get_channel(emu.state.guilds[GUILD_ID].voice_channel_id)
+    assert isinstance(voice, discord.VoiceChannel)
+    kwargs = {"privacy_level": discord.PrivacyLevel.guild_only, "start_time": _in(2)}
+    with pytest.raises(discord.Forbidden) as refused:  # @everyone lacks Create Events
+        await guild.create_scheduled_event(name="Alien", channel=voice, **kwargs)  # type: ignore[call-overload]
+    assert refused.value.code == 50013 and emu.state.guilds[GUILD_ID].scheduled_events == {}
+    assert any("Missing Permissions" in p for p in emu.violations)
+    emu.state.violations.clear()
+    emu.grant(GUILD_ID, emu.bot_user_id, CREATE_EVENTS)
+    event = await guild.create_scheduled_event(name="Alien", channel=voice, **kwargs)  # type: ignore[call-overload]
+    assert event.entity_type == discord.EntityType.voice and event.channel_id == voice.id
+    assert event.status == discord.EventStatus.scheduled and event.creator_id == bot.user.id  # type: ignore[union-attr]
+    await emu.wait_until(lambda: guild.get_scheduled_event(event.id), 5, "the create event")
+    assert ("create", event.id) in bot.event_news
+
+    emu.mark_interested(GUILD_ID, event.id, BOB)
+    emu.mark_interested(GUILD_ID, event.id, ALICE)
+    emu.mark_interested(GUILD_ID, event.id, ALICE)  # twice is still once
+    emu.unmark_interested(GUILD_ID, event.id, BOB)
+    sent = [text for _, text in emu.gateway.history if "GUILD_SCHEDULED_EVENT_USER" in text]
+    assert [json.loads(t)["t"] for t in sent] == [
+        "GUILD_SCHEDULED_EVENT_USER_ADD",
+        "GUILD_SCHEDULED_EVENT_USER_ADD",
+        "GUILD_SCHEDULED_EVENT_USER_REMOVE",
+    ]
+    assert json.loads(sent[1])["d"] == {
+        "guild_scheduled_event_id": str(event.id),
+        "user_id": str(ALICE),
+        "guild_id": str(GUILD_ID),
+    }
+    emu.mark_interested(GUILD_ID, event.id, BOB)
+    assert [u.id async for u in event.users()] == sorted([ALICE, BOB])  # ascending by id
+    fetched = await guild.fetch_scheduled_event(event.id, with_counts=True)
+    assert fetched.user_count == 2
+
+    started = await event.start()
+    assert started.status == discord.EventStatus.active
+    with pytest.raises(discord.HTTPException) as bad:  # an active event cannot be canceled
+        await bot.http.edit_scheduled_event(GUILD_ID, event.id, status=4)
+    assert bad.value.status == 400 and "cannot go from 2 to 4" in str(emu.violations)
+    ended = await started.end()
+    assert ended.status == discord.EventStatus.completed
+    with pytest.raises(discord.HTTPException) as over:
+        await ended.edit(name="Aliens")
+    assert over.value.code == 180000
+    with pytest.raises(ValueError, match="over"):
+        emu.mark_interested(GUILD_ID, event.id, BOB)
+    await emu.wait_until(lambda: ("status 3", event.id) in bot.event_news, 5, "the update")
+    await ended.delete()
+    await emu.wait_until(lambda: ("delete", event.id) in bot.event_news, 5, "the delete")
+    emu.state.violations.clear()
+
+
+async def test_scheduled_event_payloads_are_checked(env: tuple[DiscordEmulator, TestBot]) -> None:
+    emu, bot = env
+    emu.grant(GUILD_ID, emu.bot_user_id, CREATE_EVENTS)
+    text = emu.state.guilds[GUILD_ID].text_channel_id
+    start, end = _in(2).isoformat(), _in(4).isoformat()
+    good = {"name": "Heat", "privacy_level": 2, "scheduled_start_time": start}
+    cases = [
+        (
+            {**good, "entity_type": 3, "entity_metadata": {"location": "Sofa"}},
+            "required for EXTERNAL",
+        ),
+        ({**good, "entity_type": 3, "scheduled_end_time": end}, "location: required"),
+        ({**good, "entity_type": 2, "channel_id": str(text)}, "must be a voice channel"),
+        ({**good, "entity_type": 2}, "channel_id: required"),
+        ({**good, "entity_type": 3, "privacy_level": 1}, "GUILD_ONLY"),
+        ({**good, "scheduled_start_time": _in(-1).isoformat(), "entity_type": 3}, "in the past"),
+        ({**good, "name": "n" * 101, "entity_type": 3}, "name: length must be 1..100"),
+    ]
+    for payload, says in cases:
+        with pytest.raises(discord.HTTPException) as refused:
+            await bot.http.create_guild_scheduled_event(GUILD_ID, **payload)
+        assert refused.value.status == 400 and refused.value.code == 50035
+        assert any(says in p for p in emu.violations), (says, emu.violations)
+    emu.state.violations.clear()
+    external = {
+        **good,
+        "entity_type": 3,
+        "entity_metadata": {"location": "Sofa"},
+        "scheduled_end_time": end,
+    }
+    made = await bot.http.create_guild_scheduled_event(GUILD_ID, **external)
+    assert made["entity_metadata"] == {"location": "Sofa"} and made["channel_id"] is None
+    assert emu.violations == []
+
+
+def test_validate_scheduled_event_rules() -> None:
+    now = datetime(2025, 1, 1, tzinfo=UTC)
+    later = "2025-01-02T20:00:00+00:00"
+    stage = {
+        "name": "Heat",
+        "privacy_level": 2,
+        "scheduled_start_time": later,
+        "entity_type": 1,
+        "channel_id": "5",
+    }
+    assert v.validate_scheduled_event(stage, channel_types={5: 13}, now=now) == []
+    assert v.validate_scheduled_event(stage, channel_types={5: 2}, now=now)  # a voice channel
+    with_metadata = {**stage, "entity_metadata": {"location": "x"}}
+    assert v.validate_scheduled_event(with_metadata, channel_types={5: 13}, now=now)
+    backwards = {**stage, "scheduled_end_time": "2025-01-02T19:00:00+00:00"}
+    assert "after" in str(v.validate_scheduled_event(backwards, channel_types={5: 13}, now=now))
+    naive = {**stage, "scheduled_start_time": "2025-01-02T20:00:00"}
+    assert v.validate_scheduled_event(naive, channel_types={5: 13}, now=now)
+    unchanged = {**stage, "scheduled_start_time": "2024-12-31T20:00:00+00:00"}
+    assert (
+        v.validate_scheduled_event(unchanged, channel_types={5: 13}, now=now, start_changed=False)
+        == []
+    )
+    long = {**stage, "description": "d" * 1001}
+    assert v.validate_scheduled_event(long, channel_types={5: 13}, now=now)
+    assert v.event_status_problem(1, 2) is None and v.event_status_problem(1, 4) is None
+    assert v.event_status_problem(2, 3) is None
+    assert v.event_status_problem(1, 3) and v.event_status_problem(3, 2)
+    assert v.event_status_problem(4, 1) and v.event_status_problem(1, 9)
 
 
 async def test_unknown_route_is_logged_404() -> None:

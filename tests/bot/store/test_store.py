@@ -15,7 +15,13 @@ import pytest
 
 from bot.bench import bench_writes
 from bot.store import Store
-from bot.store.schema import MIGRATIONS, SCHEMA_VERSION, SchemaTooNewError
+from bot.store.schema import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    NotInGroupError,
+    PollClosedError,
+    SchemaTooNewError,
+)
 
 ALICE = 1234567890123456789  # a realistic Discord snowflake
 BOB = 2**63 - 1  # the largest id SQLite can hold
@@ -83,7 +89,8 @@ async def test_open_creates_parent_dirs_wal_and_current_schema(tmp_path: Path):
     assert raw(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     tables = {r[0] for r in raw(path, "SELECT name FROM sqlite_master WHERE type='table'")}
     expected = {"ratings", "meta", "fits", "skips", "onboarding_sessions", "polls"}
-    assert expected | {"poll_options", "poll_votes"} <= tables
+    expected |= {"poll_options", "poll_votes", "poll_members", "nights", "night_attendees"}
+    assert expected <= tables
 
 
 async def test_v1_database_with_data_is_migrated_and_keeps_its_ratings(tmp_path: Path):
@@ -119,7 +126,8 @@ async def test_v1_database_with_data_is_migrated_and_keeps_its_ratings(tmp_path:
         fit = await s.fits.fit_started(3)
         await s.fits.fit_finished(fit, 0.9, 1.0, "ok")
         poll = await s.polls.create_poll(GUILD, CHANNEL, ALICE, [50, 172], "mean")
-        assert await s.polls.vote(poll, BOB, 172) is None
+        assert await s.polls.toggle(poll, BOB, 172) == (172,)
+        await s.ratings.rate(BOB, 172, 4.0, "movienight")
     assert raw(
         path, "SELECT created_at FROM ratings WHERE user_id = ? AND movie_id = 50", (ALICE,)
     )[0][0] == pytest.approx(1000.0)
@@ -436,37 +444,42 @@ async def test_onboarding_sessions(store: Store):
 
 
 # --------------------------------------------------------------------------- polls
-async def test_polls_votes_change_and_tally(store: Store):
-    poll_id = await store.polls.create_poll(GUILD, CHANNEL, ALICE, [50, 172, 1], "least_misery")
+async def test_approval_ballots_toggle_and_tally(store: Store):
+    poll_id = await store.polls.create_poll(
+        GUILD, CHANNEL, ALICE, [50, 172, 1], "least_misery", scores={50: 3.5, 172: 4.25}
+    )
     poll = await store.polls.get_poll(poll_id)
     assert poll is not None
     assert poll.movie_ids == (50, 172, 1) and poll.strategy == "least_misery"
-    assert not poll.closed and poll.message_id is None
+    assert poll.kind == "approval" and poll.open and poll.ends_at is None
+    assert poll.scores == {50: 3.5, 172: 4.25} and poll.members == {ALICE}
+    assert not poll.closed and poll.message_id is None and poll.winner_id is None
     await store.polls.set_poll_message(poll_id, 3333333333333333333)
     assert (await store.polls.get_poll(poll_id)).message_id == 3333333333333333333  # type: ignore[union-attr]
     assert await store.polls.tally(poll_id) == {50: 0, 172: 0, 1: 0}
-    assert await store.polls.vote(poll_id, ALICE, 50) is None
-    assert await store.polls.vote(poll_id, BOB, 50) is None
-    assert await store.polls.vote(poll_id, CAROL, 1) is None
+    assert await store.polls.toggle(poll_id, ALICE, 1) == (1,)
+    assert await store.polls.toggle(poll_id, ALICE, 50) == (50, 1)  # option order
+    assert await store.polls.toggle(poll_id, BOB, 50) == (50,)
     assert await store.polls.tally(poll_id) == {50: 2, 172: 0, 1: 1}
-    assert await store.polls.vote(poll_id, BOB, 172) == 50  # one vote per member, changeable
-    assert await store.polls.tally(poll_id) == {50: 1, 172: 1, 1: 1}
+    assert await store.polls.toggle(poll_id, ALICE, 50) == (1,)  # ticked again: taken back
+    assert await store.polls.ballots(poll_id) == {ALICE: (1,), BOB: (50,)}
+    assert await store.polls.tally(poll_id) == {50: 1, 172: 0, 1: 1}
     with pytest.raises(ValueError, match="not an option"):
-        await store.polls.vote(poll_id, ALICE, 999)
-    assert await store.polls.tally(poll_id) == {50: 1, 172: 1, 1: 1}
+        await store.polls.toggle(poll_id, ALICE, 999)
     other = await store.polls.create_poll(GUILD, CHANNEL, BOB, [7, 8], "mean")
     assert [p.poll_id for p in await store.polls.open_polls()] == [poll_id, other]
-    closed = await store.polls.close_poll(poll_id)
-    assert closed.closed and closed.closed_at is not None
-    with pytest.raises(ValueError, match="closed"):
-        await store.polls.vote(poll_id, CAROL, 50)
-    assert await store.polls.tally(poll_id) == {50: 1, 172: 1, 1: 1}
-    again = await store.polls.close_poll(poll_id)
-    assert again.closed_at == closed.closed_at  # closing twice keeps the first time
+    first = await store.polls.close_poll(poll_id)
+    assert first.closed and first.closed_at is not None and first.winner_id is None
+    with pytest.raises(PollClosedError):
+        await store.polls.toggle(poll_id, CAROL, 50)
+    assert await store.polls.tally(poll_id) == {50: 1, 172: 0, 1: 1}
+    again = await store.polls.close_poll(poll_id, 1)
+    assert again.closed_at == first.closed_at and again.winner_id == 1  # first time kept
+    assert (await store.polls.close_poll(poll_id, 50)).winner_id == 1  # first winner kept
     assert [p.poll_id for p in await store.polls.open_polls()] == [other]
     assert await store.polls.get_poll(9999) is None
     with pytest.raises(LookupError):
-        await store.polls.vote(9999, ALICE, 50)
+        await store.polls.toggle(9999, ALICE, 50)
     with pytest.raises(LookupError):
         await store.polls.tally(9999)
     with pytest.raises(LookupError):
@@ -477,29 +490,206 @@ async def test_polls_votes_change_and_tally(store: Store):
         await store.polls.create_poll(GUILD, CHANNEL, ALICE, [1, 1], "mean")
     with pytest.raises(ValueError, match="at least one"):
         await store.polls.create_poll(GUILD, CHANNEL, ALICE, [], "mean")
+    with pytest.raises(ValueError, match="kind"):
+        await store.polls.create_poll(GUILD, CHANNEL, ALICE, [1], "mean", kind="secret")
+
+
+async def test_ranked_ballots_keep_the_members_order(store: Store):
+    poll_id = await store.polls.create_poll(GUILD, CHANNEL, ALICE, [1, 2, 3], "mean", kind="ranked")
+    assert await store.polls.toggle(poll_id, BOB, 3) == (3,)
+    assert await store.polls.toggle(poll_id, BOB, 1) == (3, 1)
+    assert await store.polls.toggle(poll_id, BOB, 2) == (3, 1, 2)
+    assert await store.polls.toggle(poll_id, BOB, 3) == (1, 2)  # the rest move up
+    assert await store.polls.toggle(poll_id, BOB, 3) == (1, 2, 3)
+    assert await store.polls.toggle(poll_id, CAROL, 2) == (2,)
+    assert await store.polls.ballots(poll_id) == {BOB: (1, 2, 3), CAROL: (2,)}
+
+
+async def test_a_group_poll_takes_only_its_members_unless_open(store: Store):
+    group = await store.polls.create_poll(
+        GUILD, CHANNEL, ALICE, [1, 2], "mean", open=False, members=[BOB]
+    )
+    assert (await store.polls.get_poll(group)).members == {ALICE, BOB}  # type: ignore[union-attr]
+    assert await store.polls.toggle(group, ALICE, 1) == (1,)  # the starter
+    assert await store.polls.toggle(group, BOB, 2) == (2,)
+    with pytest.raises(NotInGroupError):
+        await store.polls.toggle(group, CAROL, 1)
+    everyone = await store.polls.create_poll(
+        GUILD, CHANNEL, ALICE, [1, 2], "mean", open=True, members=[BOB]
+    )
+    assert await store.polls.toggle(everyone, CAROL, 1) == (1,)
+
+
+async def test_a_groups_last_shortlist(store: Store):
+    assert await store.polls.last_shortlist(GUILD, [ALICE]) == ()
+    await store.polls.create_poll(GUILD, CHANNEL, ALICE, [1, 2], "mean", members=[BOB])
+    newer = await store.polls.create_poll(GUILD, CHANNEL, BOB, [3, 4], "mean")
+    await store.polls.create_poll(CHANNEL, CHANNEL, BOB, [5], "mean")  # another server
+    assert await store.polls.last_shortlist(GUILD, [ALICE]) == (1, 2)
+    assert await store.polls.last_shortlist(GUILD, [ALICE, BOB]) == (3, 4)
+    assert await store.polls.last_shortlist(GUILD, [CAROL]) == ()
+    assert newer
+
+
+async def test_polls_come_due_at_their_end_time(store: Store):
+    late = await store.polls.create_poll(GUILD, CHANNEL, ALICE, [1], "mean", ends_at=500.0)
+    soon = await store.polls.create_poll(GUILD, CHANNEL, ALICE, [2], "mean", ends_at=100.0)
+    await store.polls.create_poll(GUILD, CHANNEL, ALICE, [3], "mean")  # no end: never due
+    assert await store.polls.next_poll_end() == 100.0
+    assert [p.poll_id for p in await store.polls.polls_ending(99.0)] == []
+    assert [p.poll_id for p in await store.polls.polls_ending(500.0)] == [soon, late]
+    await store.polls.close_poll(soon)
+    assert await store.polls.next_poll_end() == 500.0
+
+
+async def test_a_v5_database_keeps_its_polls_and_votes(tmp_path: Path):
+    path = tmp_path / "v5.db"
+    conn = sqlite3.connect(path)
+    for step in MIGRATIONS[:5]:
+        for statement in step:
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 5")
+    conn.execute(
+        "INSERT INTO polls (poll_id, guild_id, channel_id, creator_id, strategy, created_at) "
+        "VALUES (1, ?, ?, ?, 'least_misery', 10.0)",
+        (GUILD, CHANNEL, ALICE),
+    )
+    conn.executemany(
+        "INSERT INTO poll_options (poll_id, movie_id, position) VALUES (1, ?, ?)",
+        [(50, 0), (172, 1)],
+    )
+    conn.execute("INSERT INTO poll_votes VALUES (1, ?, 172, 11.0)", (BOB,))
+    conn.execute("INSERT INTO ratings VALUES (?, 50, 4.5, 'chat', 1.0, 2.0)", (ALICE,))
+    conn.commit()
+    conn.close()
+    async with Store(path) as s:
+        poll = await s.polls.get_poll(1)
+        assert poll is not None and poll.kind == "approval" and poll.open  # anyone could vote
+        assert poll.ends_at is None and poll.scores == {}
+        assert await s.polls.ballots(1) == {BOB: (172,)}
+        assert await s.polls.toggle(1, CAROL, 50) == (50,)
+        [rating] = await s.ratings.user_ratings(ALICE)
+        assert (rating.stars, rating.source, rating.created_at) == (4.5, "chat", 1.0)
+
+
+# -------------------------------------------------------------------------- nights
+async def night(store: Store, poll_id: int | None = None, **over: object):
+    """A night starting at 1000 and ending at 8200, with event id 77."""
+    fields: dict = dict(
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        poll_id=poll_id,
+        movie_id=50,
+        creator_id=ALICE,
+        event_id=77,
+        place="<#5>",
+        starts_at=1000.0,
+        ends_at=8200.0,
+    )
+    fields.update(over)
+    return await store.nights.add_night(**fields)
+
+
+async def test_a_night_moves_forward_only_and_takes_each_step_once(store: Store):
+    poll = await store.polls.create_poll(GUILD, CHANNEL, ALICE, [50], "mean")
+    made = await night(store, poll)
+    assert made.status == "scheduled" and made.reminded_at is None and made.poll_id == poll
+    assert await store.nights.night_for_poll(poll) == made
+    assert await store.nights.night_for_event(77) == made
+    with pytest.raises(ValueError, match="already has night"):
+        await night(store, poll, event_id=78)
+    with pytest.raises(ValueError, match="end after"):
+        await night(store, None, event_id=79, ends_at=1000.0)
+    assert await store.nights.mark_night(made.night_id, "reminded")
+    assert not await store.nights.mark_night(made.night_id, "reminded")
+    assert await store.nights.retime_night(made.night_id, 2000.0, 9000.0)  # moved on Discord
+    moved = await store.nights.get_night(made.night_id)
+    assert moved is not None and (moved.starts_at, moved.ends_at) == (2000.0, 9000.0)
+    assert moved.reminded_at is None  # reminded again at the new time
+    assert not await store.nights.retime_night(made.night_id, 2000.0, 9000.0)  # no change
+    assert await store.nights.move_night(made.night_id, "active")
+    assert not await store.nights.move_night(made.night_id, "active")
+    assert await store.nights.move_night(made.night_id, "completed")
+    assert not await store.nights.move_night(made.night_id, "canceled")  # over is over
+    assert not await store.nights.retime_night(made.night_id, 5000.0, 9900.0)
+    done = await store.nights.get_night(made.night_id)
+    assert done is not None and done.status == "completed" and done.watched_at is not None
+    assert [n.night_id for n in await store.nights.unfinished_nights()] == [made.night_id]
+    assert await store.nights.mark_night(made.night_id, "asked")
+    assert await store.nights.unfinished_nights() == []
+    assert await store.nights.watched_movies(GUILD) == {50}
+    with pytest.raises(ValueError):
+        await store.nights.move_night(made.night_id, "scheduled")
+
+
+async def test_attendees_answers_and_history(store: Store):
+    first = await night(store)
+    second = await night(store, event_id=78, movie_id=172, starts_at=9000.0, ends_at=9500.0)
+    canceled = await night(store, event_id=79, movie_id=1, starts_at=9600.0, ends_at=9700.0)
+    await store.nights.set_attendees(first.night_id, [ALICE, BOB])
+    await store.nights.set_attendees(first.night_id, [ALICE, CAROL])  # Bob took it back
+    assert await store.nights.attendees(first.night_id) == {ALICE: None, CAROL: None}
+    assert await store.nights.record_answer(first.night_id, ALICE, 4.5) is None
+    assert await store.nights.record_answer(first.night_id, ALICE, 4.0) == 4.5
+    with pytest.raises(LookupError):
+        await store.nights.record_answer(first.night_id, BOB, 3.0)
+    with pytest.raises(ValueError):
+        await store.nights.record_answer(first.night_id, CAROL, 7.0)
+    await store.nights.set_attendees(first.night_id, [CAROL])  # an answer is kept anyway
+    assert await store.nights.attendees(first.night_id) == {ALICE: 4.0, CAROL: None}
+    for n in (first, second):
+        await store.nights.move_night(n.night_id, "completed")
+    await store.nights.move_night(canceled.night_id, "canceled")
+    rows = await store.nights.history(GUILD)
+    assert [r.night.night_id for r in rows] == [second.night_id, first.night_id]  # newest first
+    assert (rows[1].attendees, rows[1].answers, rows[1].average) == (2, 1, 4.0)
+    assert (rows[0].attendees, rows[0].answers, rows[0].average) == (0, 0, None)
+    assert await store.nights.upcoming_nights(GUILD) == []
+    assert await store.nights.history(CHANNEL) == []
+    assert await store.nights.watched_movies(GUILD) == {50, 172}
+    assert await store.nights.watched_movies(GUILD, [CAROL]) == {50}  # the nights she went to
+    assert await store.nights.watched_movies(GUILD, [BOB]) == set()
 
 
 # --------------------------------------------------------------------- forget_user
 async def test_forget_user_removes_everything_in_every_table(store: Store):
     await store.ratings.rate(ALICE, 1, 4.0)
-    await store.ratings.rate(ALICE, 2, 2.0)
+    await store.ratings.rate(ALICE, 2, 2.0, "movienight")
     await store.ratings.rate(BOB, 1, 3.0)
     await store.skips.skip(ALICE, 3)
     await store.skips.skip(BOB, 3)
     await store.sessions.save_session(ALICE, {"step": 3}, 42)
     await store.sessions.save_session(BOB, {"step": 1}, 43)
-    bobs_poll = await store.polls.create_poll(GUILD, CHANNEL, BOB, [1, 2], "mean")
+    bobs_poll = await store.polls.create_poll(
+        GUILD, CHANNEL, BOB, [1, 2], "mean", open=False, members=[ALICE]
+    )
     alices_poll = await store.polls.create_poll(GUILD, CHANNEL, ALICE, [5, 6], "mean")
-    await store.polls.vote(bobs_poll, ALICE, 1)
-    await store.polls.vote(bobs_poll, BOB, 2)
-    await store.polls.vote(alices_poll, BOB, 5)
-    await store.polls.vote(alices_poll, ALICE, 6)
+    await store.polls.toggle(bobs_poll, ALICE, 1)
+    await store.polls.toggle(bobs_poll, ALICE, 2)
+    await store.polls.toggle(bobs_poll, BOB, 2)
+    await store.polls.toggle(alices_poll, BOB, 5)
+    await store.polls.toggle(alices_poll, ALICE, 6)
+    watched = await night(store, alices_poll)  # Alice scheduled it from her poll
+    await store.nights.set_attendees(watched.night_id, [ALICE, BOB])
+    await store.nights.record_answer(watched.night_id, ALICE, 5.0)
+    await store.nights.record_answer(watched.night_id, BOB, 3.0)
+    await store.nights.move_night(watched.night_id, "completed")
 
     removed = await store.forget_member(ALICE)
-    # 2 ratings + 1 skip + 1 session + 2 votes + 1 poll (its options/votes go with it)
-    assert removed == 7
+    # 2 ratings + 1 skip + 1 session + 3 ticks + 2 group memberships (in both polls) + 1 poll
+    # (its options and Bob's tick go with it) + 1 attendance with its answer
+    assert removed == 11
     columns = user_columns(store.path)
-    assert {t for t, _ in columns} >= {"ratings", "skips", "onboarding_sessions", "polls"}
+    assert {t for t, _ in columns} >= {
+        "ratings",
+        "skips",
+        "onboarding_sessions",
+        "polls",
+        "poll_votes",
+        "poll_members",
+        "nights",
+        "night_attendees",
+    }
     for table, column in columns:
         leftover = raw(store.path, f"SELECT count(*) FROM {table} WHERE {column} = ?", (ALICE,))
         assert leftover == [(0,)], f"{table}.{column} still mentions the forgotten user"
@@ -508,6 +698,12 @@ async def test_forget_user_removes_everything_in_every_table(store: Store):
     ) == [(0,)]
     assert await store.polls.get_poll(alices_poll) is None  # Bob's vote on it went with it
     assert await store.polls.tally(bobs_poll) == {1: 0, 2: 1}
+    assert (await store.polls.get_poll(bobs_poll)).members == {BOB}  # type: ignore[union-attr]
+    kept = await store.nights.get_night(watched.night_id)  # the server's history stays
+    assert kept is not None and kept.creator_id is None and kept.poll_id is None
+    assert await store.nights.attendees(watched.night_id) == {BOB: 3.0}
+    [row] = await store.nights.history(GUILD)
+    assert (row.attendees, row.answers, row.average) == (1, 1, 3.0)
     assert await store.ratings.count_user_ratings(BOB) == 1
     assert await store.skips.skipped(BOB) == {3}
     assert await store.sessions.load_session(BOB) is not None
@@ -554,12 +750,12 @@ async def test_failing_write_fails_alone_inside_a_batch(store: Store):
     results = await asyncio.gather(
         *rates[:50],
         store.db.submit(half_done_then_boom),
-        store.polls.vote(poll, BOB, 1),
+        store.polls.toggle(poll, BOB, 1),
         *rates[50:],
         return_exceptions=True,
     )
     errors = [r for r in results if isinstance(r, BaseException)]
-    assert [type(e) for e in errors] == [RuntimeError, ValueError]
+    assert [type(e) for e in errors] == [RuntimeError, PollClosedError]
     assert await store.ratings.count_user_ratings(ALICE) == 100
     assert (
         await store.ratings.get_rating(CAROL, 999) is None
@@ -657,3 +853,11 @@ async def test_bench_writes_reports_a_rate_and_writes_every_rating(tmp_path: Pat
     async with Store(path) as s:
         stats = await s.ratings.stats()
         assert (stats["ratings"], stats["raters"]) == (300, 7)
+
+
+async def test_a_merged_club_movie_takes_its_movie_nights_along(store: Store):
+    club = await store.club_movies.add("Oppenheimer (2023)", ("Drama",), ALICE)
+    watched = await night(store, None, movie_id=club.movie_id)
+    await store.club_movies.merge(club.movie_id, 50)
+    moved = await store.nights.get_night(watched.night_id)
+    assert moved is not None and moved.movie_id == 50
