@@ -253,12 +253,14 @@ class Queries:
         n: int = 5,
         strategy: GroupStrategy = DEFAULT_STRATEGY,
         exclude: list[int] | None = None,
+        only: set[int] | None = None,
     ) -> tuple[list[GroupPick], list[int]]:
         """Picks for members with ratings, plus the members who have none yet.
 
         Never offered: what any member rated, marked seen or "not interested", and
         `exclude` (what the group watched, its last shortlist). Movies on members'
-        watchlists are favoured. A group with one rater gets that member's personal list.
+        watchlists are favoured; `only` limits picks to those movies (a server's list),
+        however few ratings they have. A group with one rater gets that member's own list.
         """
         model = self._models.model
         people = list(dict.fromkeys(int(u) for u in members))
@@ -271,11 +273,13 @@ class Queries:
         for hidden in ("seen", "not_interested"):
             skip |= (await lists.of_members(people, hidden)).keys()
         if len(known) == 1:
-            personal, _ = await self.recommend(known[0], n + len(skip))
+            personal, _ = await self.recommend(known[0], n + len(skip), only=only)
             personal = [p for p in personal if p.movie.movie_id not in skip][:n]
             return [GroupPick(p.movie, p.stars, {known[0]: p.stars}) for p in personal], missing
         keys = [MemberKeys.key(u) for u in known]
-        club = np.fromiter(self._models.club_movies, dtype=np.int64)
+        vouched = set(self._models.club_movies) | (only or set())
+        club = np.fromiter(vouched, dtype=np.int64, count=len(vouched))
+        allowed = None if only is None else np.fromiter(only, dtype=np.int64, count=len(only))
         banned = np.fromiter(skip, dtype=np.int64, count=len(skip))
         wanted = {
             MemberKeys.key(u): np.fromiter(films, dtype=np.int64, count=len(films))
@@ -283,7 +287,7 @@ class Queries:
             if (films := await lists.movies(u, "watchlist"))
         }
         ids, _ = model.recommend_group(
-            keys, n, strategy, vouched=club, exclude=banned, wanted=wanted
+            keys, n, strategy, candidates=allowed, vouched=club, exclude=banned, wanted=wanted
         )
         group, member = model.predict_group(keys, ids, strategy)
         picks = [

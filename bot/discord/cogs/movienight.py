@@ -55,10 +55,17 @@ class MemberPicker(OwnedView):
     """A user select to choose up to ten members in one step."""
 
     def __init__(
-        self, cog: MovieNight, owner_id: int, strategy: str, count: int, rules: VoteRules
+        self,
+        cog: MovieNight,
+        owner_id: int,
+        strategy: str,
+        count: int,
+        rules: VoteRules,
+        from_list: bool = False,
     ) -> None:
         super().__init__(owner_id, timeout=300)
         self.cog, self.strategy, self.count, self.rules = cog, strategy, count, rules
+        self.from_list = from_list
 
     @discord.ui.select(
         cls=discord.ui.UserSelect,
@@ -71,8 +78,9 @@ class MemberPicker(OwnedView):
         """Run the group recommendation for the chosen members (plus the invoker)."""
         self.stop()
         await interaction.response.edit_message(content="Finding a movie for you all…", view=None)
+        people = [interaction.user, *select.values]
         await self.cog.run(
-            interaction, [interaction.user, *select.values], self.strategy, self.count, self.rules
+            interaction, people, self.strategy, self.count, self.rules, self.from_list
         )
 
 
@@ -94,6 +102,7 @@ class MovieNight(commands.Cog):
     @night.command(name="start")
     @app_commands.checks.cooldown(3, 30.0, key=per_user)
     @app_commands.choices(strategy=[app_commands.Choice(name=k, value=k) for k in STRATEGIES])
+    @app_commands.rename(source="from")
     async def start(
         self,
         interaction: Interaction,
@@ -103,6 +112,7 @@ class MovieNight(commands.Cog):
         vote: Literal["approval", "ranked"] = "approval",
         ends_in: app_commands.Range[str, 1, 20] | None = None,
         open: bool = False,
+        source: Literal["taste", "list"] = "taste",
     ) -> None:
         """Pick a movie for a group and open a vote.
 
@@ -113,6 +123,7 @@ class MovieNight(commands.Cog):
             vote: approval = tick every movie you'd watch (default); ranked = put them in order.
             ends_in: How long the vote stays open, like 30m, 2h or 1d (default 1h).
             open: Let members outside the group vote too.
+            source: taste = anything the group would enjoy; list = this server's /serverlist.
         """
         try:
             length = poll_duration(ends_in) if ends_in else self.bot.settings.poll_duration
@@ -129,9 +140,11 @@ class MovieNight(commands.Cog):
                 return
             await interaction.response.defer(thinking=True)
             present = [m for m in state.channel.members if not m.bot]
-            await self.run(interaction, present[:MAX_MEMBERS], strategy, count, rules)
+            await self.run(
+                interaction, present[:MAX_MEMBERS], strategy, count, rules, source == "list"
+            )
             return
-        view = MemberPicker(self, interaction.user.id, strategy, count, rules)
+        view = MemberPicker(self, interaction.user.id, strategy, count, rules, source == "list")
         await interaction.response.send_message(
             "Choose who's watching (you're included):", view=view, ephemeral=True
         )
@@ -156,8 +169,10 @@ class MovieNight(commands.Cog):
         strategy: str,
         count: int,
         rules: VoteRules,
+        from_list: bool = False,
     ) -> None:
-        """Recommend for the group, post the result publicly with a vote."""
+        """Recommend for the group (from the server's list when asked), post the result
+        publicly with a vote."""
         members: dict[int, str] = {}
         left: dict[int, str] = {}
         for person in people:
@@ -168,8 +183,18 @@ class MovieNight(commands.Cog):
                 continue
             members[person.id] = person.display_name
         left_out = await self.nights.left_out(interaction.guild_id or 0, members)
+        only = None
+        if from_list:
+            listed = await self.bot.services.lists.server_list(interaction.guild_id or 0)
+            only = {entry.movie.movie_id for entry in listed}
+            if not only:
+                await interaction.followup.send(
+                    "This server's list is empty: add movies with `/serverlist add`, "
+                    "or run `/movienight start` without `from`."
+                )
+                return
         picks, missing = await self.queries.recommend_group(
-            list(members), count, STRATEGIES[strategy][0], exclude=left_out
+            list(members), count, STRATEGIES[strategy][0], exclude=left_out, only=only
         )
         notes = []
         if missing and picks:

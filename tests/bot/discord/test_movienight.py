@@ -496,3 +496,21 @@ async def test_closing_without_votes_picks_the_predicted_favourite(harness: Rest
     assert announcement.content.startswith(
         f"🍿 Nobody voted, so tonight's movie is the group's predicted favourite: **{favourite}**!"
     )
+
+
+async def test_a_night_from_the_server_list_offers_only_its_movies(harness: RestartableHarness):
+    ids = await raters(harness, "list")
+    group = [ids["ben"], ids["cat"]]
+    empty = await movienight(harness, ids["ann"], group, **{"from": "list"})
+    assert "This server's list is empty" in empty.content and not empty.embeds
+    listed = [4, 5, 7]  # nobody in the group rated these
+    for movie in listed:
+        await harness.run("serverlist add", ids["ann"], movie=f"m:{movie}")
+    try:
+        result = await movienight(harness, ids["ann"], group, count=2, **{"from": "list"})
+        titles = {harness.bot.services.queries.movie(m).display for m in listed}
+        shown = [title for title, _, _ in picks(result)]
+        assert len(shown) == 2 and set(shown) <= titles
+    finally:
+        for movie in listed:
+            await harness.run("serverlist remove", ids["ann"], movie=f"m:{movie}")
