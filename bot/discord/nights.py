@@ -249,27 +249,17 @@ async def schedule_night(interaction: Interaction, poll: Poll, when: str, where:
         end = start + dt.timedelta(seconds=events.length(runtime))
         description = describe(movie.display, movie.genres, movie_link(movie), runtime)
         name = clip(f"Movie night: {movie.display}", EVENT_NAME_MAX)
+        where = {"location": place} if isinstance(place, str) else {"channel": place}
         try:
-            if isinstance(place, str):
-                event = await guild.create_scheduled_event(
-                    name=name,
-                    start_time=start,
-                    end_time=end,
-                    entity_type=kind,
-                    privacy_level=discord.PrivacyLevel.guild_only,
-                    location=place,
-                    description=description,
-                )
-            else:
-                event = await guild.create_scheduled_event(
-                    name=name,
-                    start_time=start,
-                    end_time=end,
-                    entity_type=kind,
-                    privacy_level=discord.PrivacyLevel.guild_only,
-                    channel=place,
-                    description=description,
-                )
+            event = await guild.create_scheduled_event(
+                name=name,
+                start_time=start,
+                end_time=end,
+                entity_type=kind,
+                privacy_level=discord.PrivacyLevel.guild_only,
+                description=description,
+                **where,  # type: ignore[arg-type]
+            )
         except discord.Forbidden:  # e.g. the voice channel itself keeps the bot out
             needed = [PERMISSION_NAMES[p] for p in NEEDS[kind]]
             await interaction.followup.send(lacking_text(needed), ephemeral=True)
