@@ -39,9 +39,11 @@ async def raters(h: RestartableHarness, tag: str) -> dict[str, int]:
     return ids
 
 
-async def won_vote(h: RestartableHarness, ids: dict[str, int]) -> tuple[Message, Message]:
-    """ann starts a night for ann, ben and cat, ben ticks the second movie, ann closes it;
-    returns (poll, announcement)."""
+async def won_vote(
+    h: RestartableHarness, ids: dict[str, int], tie: bool = False
+) -> tuple[Message, Message]:
+    """ann starts a night for ann, ben and cat, ben ticks the second movie (and with `tie`
+    ann the first), ann closes it; returns (poll, announcement)."""
     picker = await h.run("movienight start", ids["ann"])
     chosen = await h.emu.select(
         picker, picker.selects[0].custom_id, [ids["ben"], ids["cat"]], user_id=ids["ann"]
@@ -49,6 +51,8 @@ async def won_vote(h: RestartableHarness, ids: dict[str, int]) -> tuple[Message,
     (poll,) = await chosen.wait_followups(1, timeout=15)
     tick = await h.emu.click(poll, poll.buttons[1].custom_id, user_id=ids["ben"])
     await tick.final()
+    if tie:
+        await (await h.emu.click(poll, poll.buttons[0].custom_id, user_id=ids["ann"])).final()
     closing = await h.emu.click(poll, poll.buttons[-1].custom_id, user_id=ids["ann"])
     (announcement,) = await closing.wait_followups(1)
     return poll, announcement
@@ -197,8 +201,11 @@ async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float 
 async def test_a_full_night(harness: RestartableHarness):
     ids = await raters(harness, "full")
     dan = harness.new_member("danfull")  # never presses Interested
-    poll, announcement = await won_vote(harness, ids)
-    title = poll.buttons[1].label.split(". ", 1)[1]
+    poll, announcement = await won_vote(harness, ids, tie=True)
+    title = announcement.content.split("Tonight's movie: **", 1)[1].split("**", 1)[0]
+    assert "1 tick each" in announcement.content and "predicted to enjoy it more" in (
+        announcement.content
+    )
     harness.emu.grant(GUILD, harness.emu.bot_user_id, CREATE_EVENTS)  # kept for the module
 
     submitted = await schedule(harness, announcement, ids["ann"], "in 3h", "Movie Night")
