@@ -13,6 +13,7 @@ from bot.app import run_online, setup_logging, sync_only
 from bot.core.model_server import DatasetMismatch, InitialFitFailed
 from bot.settings import Settings, SettingsError
 from bot.store import maintenance
+from bot.store.copy import TargetNotEmpty
 from bot.store.database import StoreUnusable
 from bot.store.schema import SchemaTooNewError
 from recommender.download import DatasetError
@@ -34,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     bk.add_argument("--to", type=Path, help="target file (default data/backups/<name>-<time>.db)")
     rs = sub.add_parser("restore", help="replace DATABASE_PATH with a backup (stop the bot first)")
     rs.add_argument("backup", type=Path, help="a file made by `python -m bot backup`")
+    ms = sub.add_parser(
+        "migrate-store", help="copy a club's database into an empty one (e.g. to PostgreSQL)"
+    )
+    ms.add_argument("--from", dest="source", required=True, help="sqlite:///data/moviebot.db")
+    ms.add_argument("--to", dest="target", required=True, help="postgresql://user@host/db")
     b = sub.add_parser("bench", help="loop stalls during refits, store and query latency")
     b.add_argument("--json", action="store_true", help="one JSON document on stdout")
     b.add_argument("--sizes", default="ml-100k,1M")
@@ -54,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     setup_logging(settings)
     command = args.command or "run"
+    if settings.database_url and command in ("check-db", "backup", "restore"):
+        sys.stderr.write(
+            f"{command} works on the SQLite file; DATABASE_URL selects PostgreSQL, whose own "
+            "tools (pg_dump, pg_restore, amcheck) check and back it up\n"
+        )
+        return 2
     try:
         if command == "run" and settings.discord_token:
             asyncio.run(run_online(settings))
@@ -77,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
         elif command == "restore":
             maintenance.restore(args.backup, settings.database_path)
             sys.stdout.write(f"restored {settings.database_path} from {args.backup}\n")
+        elif command == "migrate-store":
+            from bot.store.copy import copy_store, store_target
+
+            copied = asyncio.run(copy_store(store_target(args.source), store_target(args.target)))
+            for table, rows in copied.items():
+                sys.stdout.write(f"{table:<20} {rows:>8} rows copied, count verified\n")
         elif command == "sync":
             asyncio.run(sync_only(settings))
         elif command == "bench":
@@ -91,7 +109,13 @@ def main(argv: list[str] | None = None) -> int:
             _emit(result, args.json)
     except KeyboardInterrupt:
         return 130
-    except (DatasetMismatch, StoreUnusable, SchemaTooNewError, InitialFitFailed) as exc:
+    except (
+        DatasetMismatch,
+        StoreUnusable,
+        SchemaTooNewError,
+        InitialFitFailed,
+        TargetNotEmpty,
+    ) as exc:
         log.error("%s", exc)
         return 1
     except (DatasetError, DatasetFormatError) as exc:

@@ -61,7 +61,7 @@ async def running_bot(
 ) -> AsyncIterator[MovieBot]:
     """A logged-in bot connected to the gateway in the background; closed on exit."""
     with discord_endpoints(_api_base(settings), settings.gateway_url):
-        store = await Store.open(settings.database_path)
+        store = await Store.open(settings.store_target)
         bot = MovieBot(settings, Services.build(settings, store), start_services=start_services)
         try:
             await bot.login(settings.discord_token or "")
@@ -84,7 +84,7 @@ async def run_online(settings: Settings) -> None:
         raise ValueError("DISCORD_TOKEN is not set")
     log.info("starting with settings %s", settings.describe())
     with discord_endpoints(_api_base(settings), settings.gateway_url):
-        async with Store(settings.database_path) as store:
+        async with Store(settings.store_target) as store:
             bot = MovieBot(settings, Services.build(settings, store))
             async with bot:
                 await bot.start(settings.discord_token)

@@ -175,6 +175,7 @@ async def run_bench(settings: Settings, sizes: tuple[str, ...] = ("ml-100k", "1M
                     dataset="ml-100k",
                     data_dir=root / "d100k",
                     database_path=root / "a.db",
+                    database_url=None,
                 )
             else:
                 synthetic = root / "synthetic"
@@ -185,6 +186,7 @@ async def run_bench(settings: Settings, sizes: tuple[str, ...] = ("ml-100k", "1M
                     movielens_dir=synthetic,
                     data_dir=root / f"d{size}",
                     database_path=root / f"{size}.db",
+                    database_url=None,
                 )
             log.info("measuring loop stalls while refitting %s", size)
             stalls[size] = round(await _stall(base, ProcessFitRunner()), 2)
@@ -196,7 +198,11 @@ async def run_bench(settings: Settings, sizes: tuple[str, ...] = ("ml-100k", "1M
         result["store_writes_per_s"] = round(await bench_writes(root / "writes.db", 50, 5000), 1)
         log.info("measuring recommend and fold-in latency")
         lat_settings = replace(
-            settings, dataset="ml-100k", data_dir=root / "d100k", database_path=root / "lat.db"
+            settings,
+            dataset="ml-100k",
+            data_dir=root / "d100k",
+            database_path=root / "lat.db",
+            database_url=None,
         )
         result.update(await _latencies(lat_settings))
     return result

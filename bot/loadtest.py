@@ -89,6 +89,7 @@ async def run_loadtest(settings: Settings, users: int = 50, interactions: int = 
                 emu,
                 GUILD,
                 database_path=root / "load.db",
+                database_url=None,
                 data_dir=root / "data",
                 refit_interval=3600,
             )

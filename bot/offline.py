@@ -780,6 +780,7 @@ async def _session(
             emu,
             GUILD_ID,
             database_path=settings.data_dir / "offline" / "moviebot.db",
+            database_url=None,
             models_path=settings.data_dir / "offline" / "models",
         )
         movielens = offline.movielens_dir or offline.data_dir / "movielens"

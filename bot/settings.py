@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import load_dotenv
 
 from bot.clock import Clock
+from bot.store.postgres import is_postgres_url, safe_url
 from recommender.config import ALSConfig
 
 DISCORD_API_BASE = "https://discord.com/api/v10"
@@ -41,6 +42,7 @@ class Settings:
     gateway_url: str | None = None
     dev_guild_id: int | None = None
     database_path: Path = Path("data/moviebot.db")
+    database_url: str | None = field(default=None, repr=False)  # may carry a password
     data_dir: Path = Path("data")
     dataset: str = "ml-latest-small"
     movielens_dir: Path | None = None
@@ -59,6 +61,16 @@ class Settings:
     night_runtime: float = 7200.0
     night_timezone: str = "UTC"
     clock: Clock = field(default_factory=Clock, repr=False, compare=False)
+
+    @property
+    def store_target(self) -> str | Path:
+        """What the store opens: DATABASE_URL (PostgreSQL) if set, else the SQLite file."""
+        return self.database_url or self.database_path
+
+    @property
+    def store_location(self) -> str:
+        """Where the data lives, safe to log (never the URL's password)."""
+        return safe_url(self.database_url) if self.database_url else str(self.database_path)
 
     @property
     def model_dir(self) -> Path:
@@ -117,12 +129,19 @@ class Settings:
         level = _get(env, "LOG_LEVEL", "INFO").upper()
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+        database_url = _get(env, "DATABASE_URL", "") or None
+        if database_url is not None and not is_postgres_url(database_url):
+            raise SettingsError(
+                "DATABASE_URL must start with postgresql:// (or postgres://), got "
+                f"{safe_url(database_url)!r}; leave it empty to keep the SQLite file"
+            )
         return cls(
             discord_token=_get(env, "DISCORD_TOKEN", "") or None,
             api_base=_get(env, "DISCORD_API_BASE", DISCORD_API_BASE).rstrip("/"),
             gateway_url=_get(env, "DISCORD_GATEWAY_URL", "") or None,
             dev_guild_id=int(guild) if guild else None,
             database_path=Path(_get(env, "DATABASE_PATH", str(data_dir / "moviebot.db"))),
+            database_url=database_url,
             data_dir=data_dir,
             dataset=_get(env, "DATASET", "ml-latest-small"),
             movielens_dir=Path(ml_dir) if ml_dir else None,
@@ -143,5 +162,8 @@ class Settings:
 
     def describe(self) -> dict[str, object]:
         """Settings safe to log: every configured value but the secrets."""
-        left_out = {"discord_token", "tmdb_api_key", "clock"}
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in left_out}
+        left_out = {"discord_token", "tmdb_api_key", "clock", "database_url"}
+        described = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in left_out}
+        if self.database_url:
+            described["database_url"] = safe_url(self.database_url)
+        return described

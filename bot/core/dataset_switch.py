@@ -34,7 +34,7 @@ class Switch:
 
 async def switch_dataset(settings: Settings) -> Switch:
     """Move DATABASE_PATH to DATASET's movie ids (stop the bot first)."""
-    async with Store(settings.database_path) as store:
+    async with Store(settings.store_target) as store:
         bound = await store.bind_dataset(settings.dataset)
         if id_space(bound) == id_space(settings.dataset):
             return Switch(bound, settings.dataset, 0, 0, None, [])
@@ -65,7 +65,7 @@ async def switch_dataset(settings: Settings) -> Switch:
     for suffix in (".npz", ".json"):
         (settings.model_dir / f"{bound}{suffix}").unlink(missing_ok=True)
     log.info(
-        "moved %s from %s to %s ids: %s", settings.database_path, bound, settings.dataset, done
+        "moved %s from %s to %s ids: %s", settings.store_location, bound, settings.dataset, done
     )
     return Switch(
         bound,

@@ -1,8 +1,8 @@
-"""The bot's database: one SQLite file, one group-commit writer, a repository per record kind.
+"""The bot's database: a SQLite file (default) or PostgreSQL, a repository per record kind.
 
-`Store` is the composition root: it opens the database and hands each repository the same
-writer, so every write joins the same group commit. Repositories hold the SQL; the services
-in `bot.core` are their only users.
+`Store` is the composition root: it opens the database its target names (a path, or a
+postgresql:// URL) and hands each repository the same writer, so every write joins the same
+group commit. Repositories hold the SQL; the services in `bot.core` are their only users.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ import logging
 from pathlib import Path
 from typing import Any, Self
 
-import aiosqlite
-
 from bot.store.club_movies import ClubMovieRepository
 from bot.store.database import SQLiteDatabase
 from bot.store.fits import FitLog
@@ -20,10 +18,12 @@ from bot.store.history import HistoryRepository
 from bot.store.lists import MemberListRepository, MemberSettingsRepository, ServerListRepository
 from bot.store.nights import NightRepository
 from bot.store.polls import PollRepository
+from bot.store.postgres import PostgresDatabase, is_postgres_url
 from bot.store.ratings import RatingRepository
 from bot.store.schema import check_snowflake
 from bot.store.sessions import SessionRepository
 from bot.store.skips import SkipRepository
+from bot.store.writer import SqlConnection
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +43,15 @@ _MEMBER_TABLES = (
 
 
 class Store:
-    """Open with `await Store.open(path)` or `async with Store(path)`; then use its repositories."""
+    """Open with `await Store.open(target)` or `async with Store(target)`; then use its
+    repositories. `target` is a SQLite file path or a postgresql:// URL."""
 
-    def __init__(self, path: str | Path, **options: Any) -> None:
-        self.db = SQLiteDatabase(path, **options)
+    def __init__(self, target: str | Path, **options: Any) -> None:
+        self.db: SQLiteDatabase | PostgresDatabase = (
+            PostgresDatabase(str(target), **options)
+            if is_postgres_url(target)
+            else SQLiteDatabase(target, **options)
+        )
         self.ratings = RatingRepository(self.db)
         self.skips = SkipRepository(self.db)
         self.sessions = SessionRepository(self.db)
@@ -61,13 +66,20 @@ class Store:
 
     @property
     def path(self) -> Path:
-        """The database file."""
+        """The database file (SQLite only)."""
+        if not isinstance(self.db, SQLiteDatabase):
+            raise AttributeError("a PostgreSQL store has no file path")
         return self.db.path
 
+    @property
+    def location(self) -> str:
+        """Where the data lives, safe to log (a PostgreSQL URL without its password)."""
+        return self.db.location if isinstance(self.db, PostgresDatabase) else str(self.db.path)
+
     @classmethod
-    async def open(cls, path: str | Path, **options: Any) -> Self:
+    async def open(cls, target: str | Path, **options: Any) -> Self:
         """Create, connect and migrate a store in one call."""
-        store = cls(path, **options)
+        store = cls(target, **options)
         await store.db.connect()
         return store
 
@@ -88,9 +100,10 @@ class Store:
         The first call records `dataset`; every call returns the recorded name.
         """
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[None, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[None, int]:
             await conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('dataset', ?)", (str(dataset),)
+                "INSERT INTO meta (key, value) VALUES ('dataset', ?) ON CONFLICT DO NOTHING",
+                (str(dataset),),
             )
             return None, 0
 
@@ -102,7 +115,7 @@ class Store:
         """Make deleted rows unrecoverable from the files: fold the WAL in and truncate it.
 
         The main file zeroes deleted content itself (secure_delete); old WAL frames keep
-        copies of the pages until a truncating checkpoint.
+        copies of the pages until a truncating checkpoint. PostgreSQL: VACUUM the member tables.
         """
         await self.db.checkpoint()
 
@@ -117,7 +130,7 @@ class Store:
         """
         user = check_snowflake("user_id", user_id)
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[int, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[int, int]:
             counts: dict[str, int] = {}
             for table, column in _MEMBER_TABLES:
                 cursor = await conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (user,))
@@ -142,6 +155,7 @@ __all__ = [
     "MemberSettingsRepository",
     "NightRepository",
     "PollRepository",
+    "PostgresDatabase",
     "RatingRepository",
     "SQLiteDatabase",
     "ServerListRepository",

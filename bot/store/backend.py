@@ -1,7 +1,7 @@
 """The store's interface: what the services need from a database, whatever the engine.
 
-The SQLite `Store` implements it today; a second backend (PostgreSQL) implements the same
-protocols with the same guarantees: a write returns only after COMMIT, `forget_member`
+`Store` implements it over SQLite (the default) or PostgreSQL (DATABASE_URL), with the
+same guarantees in both: a write returns only after COMMIT, `forget_member`
 deletes every row about a member in one transaction, and concurrent writers never lose or
 duplicate a rating. The services are typed against these protocols only.
 """
@@ -26,8 +26,21 @@ from bot.store.schema import (
     ServerListEntry,
     WatchedNight,
 )
+from bot.store.writer import Batchable, Dialect, WriteOp
 
 Order = Literal["recent", "oldest", "stars", "movie"]
+
+
+class Database(Protocol):
+    """What repositories write and read through: group-committed writes, committed reads."""
+
+    dialect: Dialect
+
+    async def submit(
+        self, op: WriteOp, batch: Batchable | None = None, *, alone: bool = False
+    ) -> Any: ...
+
+    async def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]: ...
 
 
 class RatingStore(Protocol):

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
-from bot.store.database import SQLiteDatabase
+from bot.store.backend import Database
 from bot.store.schema import CLUB_MOVIE_IDS, ClubMovie, check_movie_id, check_snowflake
+from bot.store.writer import SqlConnection
+
+# Rows keyed by a movie besides ratings, with what else is in their key.
+_MOVIE_KEYED = (
+    ("skips", "user_id"),
+    ("member_lists", "user_id, list"),
+    ("server_lists", "guild_id"),
+)
 
 
 class ClubMovieRepository:
     """Add, list, rename, merge and remove club movies; ratings follow merges and removals."""
 
-    def __init__(self, db: SQLiteDatabase) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     async def add(self, title: str, genres: tuple[str, ...], added_by: int) -> ClubMovie:
@@ -19,7 +25,7 @@ class ClubMovieRepository:
         member = check_snowflake("added_by", added_by)
         name = _title(title)
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[ClubMovie, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[ClubMovie, int]:
             movie_id = await insert_club_movie(conn, name, tuple(genres), member, now)
             return ClubMovie(movie_id, name, tuple(genres), member, now), 0
 
@@ -48,7 +54,7 @@ class ClubMovieRepository:
         """Give a club movie another title (with year); True if it exists."""
         movie, name = _club_id(movie_id), _title(title)
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[bool, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[bool, int]:
             cursor = await conn.execute(
                 "UPDATE club_movies SET title = ? WHERE movie_id = ?", (name, movie)
             )
@@ -64,7 +70,7 @@ class ClubMovieRepository:
         if movie == target:
             raise ValueError("a movie cannot be merged into itself")
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[int, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[int, int]:
             await conn.execute(
                 "DELETE FROM ratings WHERE movie_id = ? AND user_id IN (SELECT user_id FROM "
                 "ratings r WHERE r.movie_id = ? AND r.updated_at >= (SELECT updated_at FROM "
@@ -80,11 +86,16 @@ class ClubMovieRepository:
                 "UPDATE ratings SET movie_id = ? WHERE movie_id = ?", (target, movie)
             )
             moved = max(cursor.rowcount, 0)
-            for table in ("skips", "member_lists", "server_lists"):
+            for table, owner in _MOVIE_KEYED:
+                # where the owner already has the target, their row for the merged movie goes
                 await conn.execute(
-                    f"UPDATE OR IGNORE {table} SET movie_id = ? WHERE movie_id = ?", (target, movie)
+                    f"DELETE FROM {table} WHERE movie_id = ? AND ({owner}) IN "
+                    f"(SELECT {owner} FROM {table} WHERE movie_id = ?)",
+                    (movie, target),
                 )
-                await conn.execute(f"DELETE FROM {table} WHERE movie_id = ?", (movie,))
+                await conn.execute(
+                    f"UPDATE {table} SET movie_id = ? WHERE movie_id = ?", (target, movie)
+                )
             await conn.execute("UPDATE nights SET movie_id = ? WHERE movie_id = ?", (target, movie))
             await _delete(conn, movie)
             return moved, moved
@@ -96,9 +107,9 @@ class ClubMovieRepository:
         deleted."""
         movie = _club_id(movie_id)
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[int, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[int, int]:
             cursor = await conn.execute("DELETE FROM ratings WHERE movie_id = ?", (movie,))
-            for table in ("skips", "member_lists", "server_lists"):
+            for table, _ in _MOVIE_KEYED:
                 await conn.execute(f"DELETE FROM {table} WHERE movie_id = ?", (movie,))
             await _delete(conn, movie)
             return max(cursor.rowcount, 0), max(cursor.rowcount, 0)
@@ -107,7 +118,7 @@ class ClubMovieRepository:
 
 
 async def insert_club_movie(
-    conn: aiosqlite.Connection, title: str, genres: tuple[str, ...], added_by: int, now: float
+    conn: SqlConnection, title: str, genres: tuple[str, ...], added_by: int, now: float
 ) -> int:
     """Insert a club movie with the next free id inside the caller's transaction; its id."""
     rows = list(await conn.execute_fetchall("SELECT max(movie_id) FROM club_movies"))
@@ -120,7 +131,7 @@ async def insert_club_movie(
     return movie_id
 
 
-async def _delete(conn: aiosqlite.Connection, movie: int) -> None:
+async def _delete(conn: SqlConnection, movie: int) -> None:
     cursor = await conn.execute("DELETE FROM club_movies WHERE movie_id = ?", (movie,))
     if cursor.rowcount != 1:
         raise LookupError(f"no club movie with id {movie}")

@@ -1,10 +1,8 @@
 """The SQLite database under every repository: two connections, migrations, group commit.
 
-Writes go through one writer task that does group commit: every write waiting in the queue
-joins one BEGIN IMMEDIATE transaction, and each caller's coroutine returns only after that
-transaction has committed. A write that fails is rolled back alone (the batch is replayed
-with a SAVEPOINT per write) and only its caller sees the error. Reads use a second,
-query-only connection, so they see committed data only and never wait behind a batch.
+Writes go through the shared group-commit writer (bot.store.writer), each batch in one
+BEGIN IMMEDIATE transaction. Reads use a second, query-only connection, so they see
+committed data only and never wait behind a batch.
 """
 
 from __future__ import annotations
@@ -13,15 +11,16 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal, Self, TypeVar
 
 import aiosqlite
 
 from bot.store.schema import SCHEMA_VERSION, check_version, migrate, read_version
+from bot.store.writer import Batchable, Dialect, GroupCommitWriter, SqlConnection, WriteOp
+
+Row = Sequence[Any]
 
 log = logging.getLogger(__name__)
 
@@ -36,35 +35,30 @@ def _is_busy(exc: BaseException) -> bool:
     )
 
 
-# --------------------------------------------------------------------- write queue
-# A write op runs on the writer connection inside the batch transaction and returns
-# (result, number of rating rows it changed). It may run twice (see _run_batch).
-WriteOp = Callable[[aiosqlite.Connection, float], Awaitable[tuple[Any, int]]]
-# Many queued writes of one kind at once: payloads in, one (result, rows changed) per payload.
-BatchApply = Callable[[aiosqlite.Connection, list[Any], float], Awaitable[list[tuple[Any, int]]]]
+class SQLiteConnection:
+    """An aiosqlite connection as the writer's `SqlConnection` (it already speaks `?`)."""
 
+    dialect: Dialect = "sqlite"
 
-@dataclass(frozen=True, slots=True)
-class Batchable:
-    """A write that may join a run of writes of the same kind (same `apply`) in one call."""
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
 
-    apply: BatchApply
-    payload: Any
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open on the connection."""
+        return self._conn.in_transaction
 
+    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> aiosqlite.Cursor:
+        """Run one statement."""
+        return await self._conn.execute(sql, parameters)
 
-@dataclass(slots=True)
-class _Pending:
-    op: WriteOp
-    future: asyncio.Future[Any]
-    batch: Batchable | None = None
-    alone: bool = False  # runs outside any transaction, between batches (checkpoints)
+    async def execute_fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> Iterable[Row]:
+        """Run one query and return all its rows."""
+        return await self._conn.execute_fetchall(sql, parameters)
 
-
-_Outcome = tuple[bool, Any, int]  # (succeeded, result or exception, rating rows changed)
-
-
-class _OpFailed(Exception):
-    """Internal: an op failed during the optimistic (savepoint-free) pass."""
+    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> aiosqlite.Cursor:
+        """Run one statement per parameter row."""
+        return await self._conn.executemany(sql, parameters)
 
 
 class StoreUnusable(RuntimeError):
@@ -99,6 +93,8 @@ def _unusable(path: Path, exc: sqlite3.Error) -> StoreUnusable | None:
 class SQLiteDatabase:
     """Connections, migrations, the group-commit writer and reads; repositories add the SQL."""
 
+    dialect: Dialect = "sqlite"
+
     def __init__(
         self,
         path: str | Path,
@@ -123,15 +119,9 @@ class SQLiteDatabase:
         self._clock = clock
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
-        self._queue: deque[_Pending] = deque()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._inflight: list[_Pending] = []
-        self._closing = False
+        self._committer: GroupCommitWriter | None = None
         self._wal_path = self.path.with_name(self.path.name + "-wal")
         self._wal_lost = False
-        self.batches_committed = 0  # group-commit transactions so far (for tests and bench)
-        self.writes_committed = 0
 
     # ----------------------------------------------------------------- lifecycle
     @classmethod
@@ -142,7 +132,7 @@ class SQLiteDatabase:
         return store
 
     async def __aenter__(self) -> Self:
-        if self._task is None:
+        if self._committer is None:
             await self.connect()
         return self
 
@@ -151,7 +141,7 @@ class SQLiteDatabase:
 
     async def connect(self) -> None:
         """Open both connections, apply migrations, start the writer task."""
-        if self._task is not None:
+        if self._committer is not None:
             raise RuntimeError("store is already connected")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -191,21 +181,22 @@ class SQLiteDatabase:
             await writer.close()
             raise
         self._writer, self._reader = writer, reader
-        self._closing = False
-        self._task = asyncio.create_task(self._write_loop(), name=f"store-writer:{self.path.name}")
+        self._committer = GroupCommitWriter(
+            SQLiteConnection(writer),
+            begin=self._begin,
+            after_commit=self._after_commit,
+            clock=self._clock,
+            max_batch=self.max_batch,
+            name=f"store-writer:{self.path.name}",
+        )
         log.info("store %s open (schema %d, was %d)", self.path, SCHEMA_VERSION, old)
 
     async def close(self) -> None:
         """Finish queued writes, then close both connections; safe to call twice."""
-        if self._task is None:
+        committer, self._committer = self._committer, None
+        if committer is None:
             return
-        self._closing = True
-        self._wake.set()
-        try:
-            await self._task
-        except Exception:
-            log.exception("store writer task had failed")
-        self._task = None
+        await committer.close()
         writer, reader = self._writer, self._reader
         self._writer = self._reader = None
         if reader is not None:
@@ -236,71 +227,35 @@ class SQLiteDatabase:
                 await asyncio.sleep(0.05 * 2**attempt)
         raise AssertionError("unreachable")
 
-    # -------------------------------------------------------------- writer task
+    # -------------------------------------------------------------- writes
+    @property
+    def batches_committed(self) -> int:
+        """Group-commit transactions so far (for tests and bench)."""
+        return self._committer.batches_committed if self._committer else 0
+
+    @property
+    def writes_committed(self) -> int:
+        """Writes acknowledged so far."""
+        return self._committer.writes_committed if self._committer else 0
+
     async def submit(
         self, op: WriteOp, batch: Batchable | None = None, *, alone: bool = False
     ) -> Any:
-        """Queue one write and wait until its transaction has committed.
-
-        A caller cancelled before its batch starts writes nothing; one cancelled later may
-        still have its write committed (it is simply not told). `alone` runs the op between
-        batches, outside any transaction (for checkpoints).
-        """
-        if self._task is None or self._closing:
+        """Queue one write and wait until its transaction has committed (see GroupCommitWriter)."""
+        if self._committer is None:
             raise RuntimeError("store is closed")
-        if self._task.done():
-            cause = None if self._task.cancelled() else self._task.exception()
-            raise RuntimeError("store writer task has stopped") from cause
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(op, future, batch, alone))
-        self._wake.set()
-        return await future
+        return await self._committer.submit(op, batch, alone=alone)
 
-    async def _write_loop(self) -> None:
-        """Take everything queued (up to max_batch), commit it as one transaction, repeat."""
-        try:
-            while True:
-                if not self._queue:
-                    if self._closing:
-                        return
-                    self._wake.clear()
-                    await self._wake.wait()
-                    continue
-                if self._queue[0].alone:
-                    await self._run_alone(self._queue.popleft())
-                    continue
-                batch: list[_Pending] = []
-                while self._queue and len(batch) < self.max_batch and not self._queue[0].alone:
-                    pending = self._queue.popleft()
-                    if not pending.future.cancelled():  # the caller gave up before we began
-                        batch.append(pending)
-                if batch:
-                    self._inflight = batch
-                    await self._run_batch(batch)
-                    self._inflight = []
-        except BaseException as exc:
-            # Cancelled (event loop shutting down) or a bug: nobody may wait forever.
-            error = RuntimeError(f"store writer stopped: {exc!r}")
-            for pending in [*self._inflight, *self._queue]:
-                if not pending.future.done():
-                    pending.future.set_exception(error)
-            self._inflight = []
-            self._queue.clear()
-            raise
+    async def _begin(self) -> None:
+        """Open a batch transaction, taking SQLite's write lock at once."""
+        writer = self._writer
+        assert writer is not None
+        await self._retry_busy(lambda: writer.execute("BEGIN IMMEDIATE"))
 
-    async def _run_alone(self, pending: _Pending) -> None:
-        """Run one maintenance op on the writer connection outside any transaction."""
-        if pending.future.cancelled():
-            return
-        assert self._writer is not None
-        try:
-            value, _ = await pending.op(self._writer, self._clock())
-        except Exception as exc:
-            if not pending.future.done():
-                pending.future.set_exception(exc)
-            return
-        if not pending.future.done():
-            pending.future.set_result(value)
+    async def _after_commit(self) -> None:
+        """Notice a WAL file deleted under the running bot."""
+        if self._writer is not None and not self._wal_path.exists():
+            await self._rescue_wal(self._writer)
 
     async def _rescue_wal(self, conn: aiosqlite.Connection) -> None:
         """The WAL file was deleted under us: copy what it held into the main file, loudly.
@@ -329,7 +284,7 @@ class SQLiteDatabase:
         checkpointed pages). busy=1 means a reader held it back; nothing is lost then.
         """
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[tuple[int, int, int], int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[tuple[int, int, int], int]:
             rows = list(await conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)"))
             busy, pages, done = (int(v) for v in rows[0])
             if busy:
@@ -338,101 +293,9 @@ class SQLiteDatabase:
 
         return await self.submit(op, alone=True)
 
-    async def _run_batch(self, batch: list[_Pending]) -> None:
-        """One transaction for the batch; each future gets its own result or error."""
-        conn = self._writer
-        assert conn is not None
-        try:
-            await self._retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
-            await conn.execute("SAVEPOINT batch")
-            try:
-                outcomes = await self._apply(conn, batch, isolated=False)
-            except _OpFailed:
-                # Undo the optimistic pass and replay with one savepoint per write.
-                await conn.execute("ROLLBACK TO batch")
-                outcomes = await self._apply(conn, batch, isolated=True)
-            await conn.execute("RELEASE batch")
-            changed = sum(n for ok, _, n in outcomes if ok)
-            if changed:
-                await conn.execute(
-                    "UPDATE meta SET value = value + ? WHERE key = 'change_seq'", (changed,)
-                )
-            await conn.execute("COMMIT")
-        except Exception as exc:
-            log.error("write batch of %d failed: %r", len(batch), exc)
-            if conn.in_transaction:
-                try:
-                    await conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    log.exception("rollback after a failed batch failed")
-            for pending in batch:
-                if not pending.future.done():
-                    pending.future.set_exception(exc)
-            return
-        self.batches_committed += 1
-        if not self._wal_path.exists():
-            await self._rescue_wal(conn)
-        for pending, (ok, value, _) in zip(batch, outcomes, strict=True):
-            if pending.future.done():
-                continue
-            if ok:
-                self.writes_committed += 1
-                pending.future.set_result(value)
-            else:
-                pending.future.set_exception(value)
-
-    async def _apply(
-        self, conn: aiosqlite.Connection, batch: list[_Pending], *, isolated: bool
-    ) -> list[_Outcome]:
-        """Run each op; optimistic pass raises _OpFailed, isolated pass contains each failure.
-
-        The optimistic pass also hands each run of consecutive batchable writes of one kind to
-        their `apply` at once, which is what makes group commit cheap per rating.
-        """
-        outcomes: list[_Outcome] = []
-        k = 0
-        while k < len(batch):
-            first = batch[k].batch
-            if not isolated and first is not None:
-                end = k
-                while end < len(batch) and _same_kind(batch[end].batch, first):
-                    end += 1
-                payloads = [p.batch.payload for p in batch[k:end] if p.batch is not None]
-                try:
-                    results = await first.apply(conn, payloads, self._clock())
-                except Exception as exc:
-                    raise _OpFailed from exc
-                outcomes.extend((True, value, changed) for value, changed in results)
-                k = end
-                continue
-            pending = batch[k]
-            k += 1
-            if isolated:
-                await conn.execute("SAVEPOINT op")
-            try:
-                value, changed = await pending.op(conn, self._clock())
-            except Exception as exc:
-                if not isolated:
-                    raise _OpFailed from exc
-                if not conn.in_transaction:  # sqlite aborted the whole transaction
-                    raise
-                await conn.execute("ROLLBACK TO op")
-                await conn.execute("RELEASE op")
-                outcomes.append((False, exc, 0))
-                continue
-            if isolated:
-                await conn.execute("RELEASE op")
-            outcomes.append((True, value, changed))
-        return outcomes
-
     # -------------------------------------------------------------------- reads
     async def read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """Rows of one query on the read connection (committed data only)."""
         if self._reader is None:
             raise RuntimeError("store is closed")
         return list(await self._reader.execute_fetchall(sql, params))
-
-
-def _same_kind(batch: Batchable | None, first: Batchable) -> bool:
-    """Whether a queued write can join `first`'s run (same batch function)."""
-    return batch is not None and batch.apply == first.apply

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numbers
 from typing import Literal
 
-import aiosqlite
-
-from bot.store.database import SQLiteDatabase
+from bot.store.backend import Database
 from bot.store.schema import FitRecord, finite_or_none
+from bot.store.writer import CHANGE_SEQ, SqlConnection
 
 _FIT_COLUMNS = (
     "fit_id, started_at, finished_at, ratings_used, change_seq, rmse, duration_s, status, error"
@@ -18,7 +17,7 @@ _FIT_COLUMNS = (
 class FitLog:
     """Fits in order; each remembers the rating change sequence its data was taken at."""
 
-    def __init__(self, db: SQLiteDatabase) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     async def fit_started(self, ratings_used: int) -> int:
@@ -29,11 +28,11 @@ class FitLog:
             raise ValueError(f"ratings_used must not be negative, got {ratings_used}")
         used = int(ratings_used)
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[int, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[int, int]:
             rows = list(
                 await conn.execute_fetchall(
                     "INSERT INTO fits (started_at, ratings_used, change_seq) VALUES "
-                    "(?, ?, (SELECT value FROM meta WHERE key = 'change_seq')) RETURNING fit_id",
+                    f"(?, ?, {CHANGE_SEQ}) RETURNING fit_id",
                     (now, used),
                 )
             )
@@ -58,7 +57,7 @@ class FitLog:
             raise ValueError(f"duration_s must be a non-negative number, got {duration_s!r}")
         message = None if error is None else str(error)
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[None, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[None, int]:
             cursor = await conn.execute(
                 "UPDATE fits SET finished_at = ?, rmse = ?, duration_s = ?, status = ?, "
                 "error = ? WHERE fit_id = ? AND status = 'running'",
@@ -86,7 +85,7 @@ class FitLog:
     async def changes_since_fit(self) -> int:
         """Rating changes since the data of the last successful fit was taken (all if none)."""
         rows = await self._db.read(
-            "SELECT (SELECT value FROM meta WHERE key = 'change_seq') - coalesce("
+            f"SELECT {CHANGE_SEQ} - coalesce("
             "(SELECT change_seq FROM fits WHERE status = 'ok' ORDER BY fit_id DESC LIMIT 1), 0)"
         )
         return int(rows[0][0])

@@ -3,10 +3,8 @@ file, written in one transaction (all or nothing) that only changes what differs
 
 from __future__ import annotations
 
-import aiosqlite
-
+from bot.store.backend import Database
 from bot.store.club_movies import insert_club_movie
-from bot.store.database import SQLiteDatabase
 from bot.store.ratings import UPSERT_RATING
 from bot.store.schema import (
     HistoryBatch,
@@ -16,6 +14,7 @@ from bot.store.schema import (
     check_snowflake,
     validate_stars,
 )
+from bot.store.writer import SqlConnection
 
 IMPORT_SOURCE = "import"
 
@@ -23,7 +22,7 @@ IMPORT_SOURCE = "import"
 class HistoryRepository:
     """Applies a `HistoryBatch`; importing the same batch twice writes nothing the second time."""
 
-    def __init__(self, db: SQLiteDatabase) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     async def apply(self, batch: HistoryBatch) -> HistoryWritten:
@@ -42,7 +41,7 @@ class HistoryRepository:
             for kind in movie.lists:
                 check_list(kind)
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[HistoryWritten, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[HistoryWritten, int]:
             wanted = dict(ratings)
             entries = list(lists)
             created: list[int] = []
@@ -83,12 +82,13 @@ class HistoryRepository:
                         "DELETE FROM member_lists WHERE user_id = ? AND list = ? AND movie_id = ?",
                         [(user, other, m) for m in movies],
                     )
-                cursor = await conn.executemany(
-                    "INSERT OR IGNORE INTO member_lists (user_id, list, movie_id, source, "
-                    "created_at) VALUES (?, ?, ?, 'import', ?)",
-                    [(user, kind, m, now) for m in movies],
-                )
-                listed += max(cursor.rowcount, 0)
+                for m in movies:
+                    cursor = await conn.execute(
+                        "INSERT INTO member_lists (user_id, list, movie_id, source, created_at) "
+                        "VALUES (?, ?, ?, 'import', ?) ON CONFLICT DO NOTHING",
+                        (user, kind, m, now),
+                    )
+                    listed += max(cursor.rowcount, 0)
             written = HistoryWritten(added, updated, unchanged, kept, listed, tuple(created))
             return written, written.changed
 

@@ -14,10 +14,9 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import aiosqlite
-
 from bot.store import Store
 from bot.store.schema import CLUB_MOVIE_IDS
+from bot.store.writer import SqlConnection
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ async def remap_movies(
     """Rewrite every movie id through `mapping`; unmatched ones become club movies with the
     (title, "A|B" genres) that `movies` gives for their old id (see the module doc)."""
 
-    async def op(conn: aiosqlite.Connection, now: float) -> tuple[Remapped, int]:
+    async def op(conn: SqlConnection, now: float) -> tuple[Remapped, int]:
         ratings = list(
             await conn.execute_fetchall(
                 "SELECT user_id, movie_id, stars, source, created_at, updated_at FROM ratings"
@@ -84,12 +83,12 @@ async def remap_movies(
         )
         await conn.execute("DELETE FROM member_lists")
         await conn.executemany(
-            "INSERT OR IGNORE INTO member_lists VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO member_lists VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [(u, k, target[int(m)], src, c) for u, k, m, src, c in lists],
         )
         await conn.execute("DELETE FROM server_lists")
         await conn.executemany(
-            "INSERT OR IGNORE INTO server_lists VALUES (?, ?, ?, ?)",
+            "INSERT INTO server_lists VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [(g, target[int(m)], a, c) for g, m, a, c in shared],
         )
         await conn.executemany(
@@ -117,7 +116,7 @@ async def remap_movies(
 
 
 async def _club_movies_for(
-    conn: aiosqlite.Connection, used: set[int], mapping: Mapping[int, int]
+    conn: SqlConnection, used: set[int], mapping: Mapping[int, int]
 ) -> dict[int, int]:
     """Old id -> new club movie id for every used movie without a match."""
     rows = list(await conn.execute_fetchall("SELECT max(movie_id) FROM club_movies"))
@@ -125,7 +124,7 @@ async def _club_movies_for(
     return {old: next_id + k for k, old in enumerate(sorted(used - set(mapping)))}
 
 
-async def _reset_card_walks(conn: aiosqlite.Connection) -> None:
+async def _reset_card_walks(conn: SqlConnection) -> None:
     """Keep onboarding progress counts; drop the movie ids in card sessions (old numbering)."""
     rows = await conn.execute_fetchall("SELECT user_id, data FROM onboarding_sessions")
     for user, text in list(rows):

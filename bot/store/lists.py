@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-import aiosqlite
-
-from bot.store.database import SQLiteDatabase
+from bot.store.backend import Database
 from bot.store.schema import (
     ListEntry,
     ServerListEntry,
@@ -15,6 +13,8 @@ from bot.store.schema import (
     check_movie_id,
     check_snowflake,
 )
+from bot.store.sql import NO_LIMIT
+from bot.store.writer import SqlConnection
 
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 
@@ -22,7 +22,7 @@ _CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 class MemberListRepository:
     """One row per (member, list, movie); adding twice keeps the first row."""
 
-    def __init__(self, db: SQLiteDatabase) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     async def add(
@@ -39,15 +39,15 @@ class MemberListRepository:
         kind, src = check_list(name), check_list_source(source)
         others = [check_list(o) for o in replacing if o != kind]
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[bool, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[bool, int]:
             for other in others:
                 await conn.execute(
                     "DELETE FROM member_lists WHERE user_id = ? AND list = ? AND movie_id = ?",
                     (user, other, movie),
                 )
             cursor = await conn.execute(
-                "INSERT OR IGNORE INTO member_lists (user_id, list, movie_id, source, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO member_lists (user_id, list, movie_id, source, created_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (user, kind, movie, src, now),
             )
             return cursor.rowcount == 1, 0
@@ -59,7 +59,7 @@ class MemberListRepository:
         user, movie = check_snowflake("user_id", user_id), check_movie_id(movie_id)
         kind = check_list(name)
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[bool, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[bool, int]:
             cursor = await conn.execute(
                 "DELETE FROM member_lists WHERE user_id = ? AND list = ? AND movie_id = ?",
                 (user, kind, movie),
@@ -78,7 +78,7 @@ class MemberListRepository:
             (
                 check_snowflake("user_id", user_id),
                 check_list(name),
-                -1 if limit is None else int(limit),
+                NO_LIMIT if limit is None else int(limit),
                 int(offset),
             ),
         )
@@ -128,7 +128,7 @@ class MemberListRepository:
 class ServerListRepository:
     """A server's shared list of movies to watch, with who added each."""
 
-    def __init__(self, db: SQLiteDatabase) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     async def add(self, guild_id: int, movie_id: int, added_by: int) -> bool:
@@ -136,10 +136,10 @@ class ServerListRepository:
         guild, movie = check_snowflake("guild_id", guild_id), check_movie_id(movie_id)
         member = check_snowflake("added_by", added_by)
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[bool, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[bool, int]:
             cursor = await conn.execute(
-                "INSERT OR IGNORE INTO server_lists (guild_id, movie_id, added_by, created_at) "
-                "VALUES (?, ?, ?, ?)",
+                "INSERT INTO server_lists (guild_id, movie_id, added_by, created_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (guild, movie, member, now),
             )
             return cursor.rowcount == 1, 0
@@ -150,7 +150,7 @@ class ServerListRepository:
         """Take a movie off a server's list; True if it was there."""
         guild, movie = check_snowflake("guild_id", guild_id), check_movie_id(movie_id)
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[bool, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[bool, int]:
             cursor = await conn.execute(
                 "DELETE FROM server_lists WHERE guild_id = ? AND movie_id = ?", (guild, movie)
             )
@@ -174,14 +174,14 @@ class ServerListRepository:
 class MemberSettingsRepository:
     """Choices a member made about their data (taste match opt-out)."""
 
-    def __init__(self, db: SQLiteDatabase) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     async def set_taste_match(self, user_id: int, enabled: bool) -> None:
         """Take part in taste match (the default) or not."""
         user = check_snowflake("user_id", user_id)
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[None, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[None, int]:
             await conn.execute(
                 "INSERT INTO member_settings (user_id, taste_match_off, updated_at) "
                 "VALUES (?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "

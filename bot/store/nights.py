@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import aiosqlite
-
-from bot.store.database import SQLiteDatabase
+from bot.store.backend import Database
 from bot.store.schema import (
     NIGHT_STATUSES,
     Night,
@@ -17,6 +15,7 @@ from bot.store.schema import (
     finite_or_none,
     validate_stars,
 )
+from bot.store.writer import SqlConnection
 
 _COLUMNS = (
     "night_id, guild_id, channel_id, poll_id, movie_id, creator_id, event_id, place, "
@@ -37,7 +36,7 @@ def _night(row: Sequence[Any]) -> Night:
 class NightRepository:
     """Scheduled nights, each at most once per poll and per Discord event."""
 
-    def __init__(self, db: SQLiteDatabase) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     async def add_night(
@@ -64,7 +63,7 @@ class NightRepository:
         if not isinstance(place, str) or not place.strip():
             raise ValueError("a night needs a place")
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[Night, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[Night, int]:
             if poll_id is not None:
                 taken = list(
                     await conn.execute_fetchall(
@@ -118,7 +117,7 @@ class NightRepository:
             raise ValueError(f"a night cannot move to {status!r}")
         allowed = _FROM[status]
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[bool, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[bool, int]:
             marks = "reminded_at = coalesce(reminded_at, ?)"
             params: list[Any] = [status, now]
             if status == "completed":
@@ -140,7 +139,7 @@ class NightRepository:
         if start is None or end is None or end <= start:
             raise ValueError("a night must end after it starts")
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[bool, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[bool, int]:
             cursor = await conn.execute(
                 "UPDATE nights SET reminded_at = CASE WHEN status = 'scheduled' AND "
                 "starts_at != ? THEN NULL ELSE reminded_at END, starts_at = ?, ends_at = ? "
@@ -159,7 +158,7 @@ class NightRepository:
         if column is None:
             raise ValueError(f"unknown step {step!r}")
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[bool, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[bool, int]:
             cursor = await conn.execute(
                 f"UPDATE nights SET {column} = ? WHERE night_id = ? AND {column} IS NULL",
                 (now, int(night_id)),
@@ -173,14 +172,15 @@ class NightRepository:
         are kept."""
         users = sorted({check_snowflake("user_id", u) for u in user_ids})
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[None, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[None, int]:
             await conn.execute(
                 "DELETE FROM night_attendees WHERE night_id = ? AND stars IS NULL AND user_id "
                 f"NOT IN ({', '.join('?' for _ in users) or 'NULL'})",
                 (int(night_id), *users),
             )
             await conn.executemany(
-                "INSERT OR IGNORE INTO night_attendees (night_id, user_id) VALUES (?, ?)",
+                "INSERT INTO night_attendees (night_id, user_id) VALUES (?, ?) "
+                "ON CONFLICT DO NOTHING",
                 [(int(night_id), u) for u in users],
             )
             return None, 0
@@ -200,7 +200,7 @@ class NightRepository:
         are not an attendee."""
         user, value = check_snowflake("user_id", user_id), validate_stars(stars)
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[float | None, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[float | None, int]:
             rows = list(
                 await conn.execute_fetchall(
                     "SELECT stars FROM night_attendees WHERE night_id = ? AND user_id = ?",

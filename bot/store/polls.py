@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import aiosqlite
-
-from bot.store.database import SQLiteDatabase
+from bot.store.backend import Database
 from bot.store.schema import (
     POLL_KINDS,
     NotInGroupError,
@@ -18,12 +15,13 @@ from bot.store.schema import (
     check_snowflake,
     finite_or_none,
 )
+from bot.store.writer import SqlConnection
 
 
 class PollRepository:
     """Polls, their options, their group and the members' ballots."""
 
-    def __init__(self, db: SQLiteDatabase) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     async def create_poll(
@@ -62,7 +60,7 @@ class PollRepository:
         given = dict(scores or {})
         score = [finite_or_none("score", given.get(m)) for m in movies]
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[int, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[int, int]:
             rows = list(
                 await conn.execute_fetchall(
                     "INSERT INTO polls (guild_id, channel_id, creator_id, strategy, created_at, "
@@ -87,7 +85,7 @@ class PollRepository:
         """Remember which Discord message shows the poll; LookupError if no such poll."""
         message = check_snowflake("message_id", message_id)
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[None, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[None, int]:
             cursor = await conn.execute(
                 "UPDATE polls SET message_id = ? WHERE poll_id = ?", (message, int(poll_id))
             )
@@ -108,7 +106,7 @@ class PollRepository:
         user, movie = check_snowflake("user_id", user_id), check_movie_id(movie_id)
         pid = int(poll_id)
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[tuple[int, ...], int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[tuple[int, ...], int]:
             rows = list(
                 await conn.execute_fetchall(
                     "SELECT closed_at, open, creator_id, kind, EXISTS (SELECT 1 FROM "
@@ -184,7 +182,7 @@ class PollRepository:
         rows = await self._db.read(
             "SELECT o.movie_id, count(v.user_id) FROM poll_options o LEFT JOIN poll_votes v "
             "ON v.poll_id = o.poll_id AND v.movie_id = o.movie_id WHERE o.poll_id = ? "
-            "GROUP BY o.movie_id ORDER BY o.position",
+            "GROUP BY o.movie_id, o.position ORDER BY o.position",
             (int(poll_id),),
         )
         if not rows:
@@ -234,7 +232,7 @@ class PollRepository:
         pid = int(poll_id)
         winner = None if winner_id is None else check_movie_id(winner_id)
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[None, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[None, int]:
             cursor = await conn.execute(
                 "UPDATE polls SET winner_id = coalesce(winner_id, ?), "
                 "closed_at = coalesce(closed_at, ?) WHERE poll_id = ?",
@@ -254,18 +252,31 @@ class PollRepository:
         """Polls matching a WHERE clause, with their options, scores and group, by id."""
         rows = await self._db.read(
             "SELECT poll_id, guild_id, channel_id, creator_id, message_id, strategy, "
-            "created_at, closed_at, kind, open, ends_at, winner_id, (SELECT "
-            "json_group_array(json_array(movie_id, score)) FROM (SELECT movie_id, score FROM "
-            "poll_options o WHERE o.poll_id = p.poll_id ORDER BY position)), (SELECT "
-            "json_group_array(user_id) FROM poll_members m WHERE m.poll_id = p.poll_id) "
-            f"FROM polls p {where} ORDER BY poll_id",
+            f"created_at, closed_at, kind, open, ends_at, winner_id FROM polls p {where} "
+            "ORDER BY poll_id",
             params,
         )
+        if not rows:
+            return []
+        ids = [int(r[0]) for r in rows]
+        marks = ", ".join("?" * len(ids))
+        options: dict[int, list[tuple[int, Any]]] = {pid: [] for pid in ids}
+        for pid, movie, score in await self._db.read(
+            f"SELECT poll_id, movie_id, score FROM poll_options WHERE poll_id IN ({marks}) "
+            "ORDER BY poll_id, position",
+            ids,
+        ):
+            options[int(pid)].append((int(movie), score))
+        members: dict[int, set[int]] = {pid: set() for pid in ids}
+        for pid, user in await self._db.read(
+            f"SELECT poll_id, user_id FROM poll_members WHERE poll_id IN ({marks})", ids
+        ):
+            members[int(pid)].add(int(user))
         polls = []
         for row in rows:
             pid, guild, channel, creator, message, strategy, created, closed = row[:8]
-            kind, is_open, ends, winner, options, members = row[8:]
-            pairs = json.loads(options)
+            kind, is_open, ends, winner = row[8:]
+            pairs = options[int(pid)]
             polls.append(
                 Poll(
                     pid,
@@ -282,7 +293,7 @@ class PollRepository:
                     ends,
                     winner,
                     {int(movie): float(v) for movie, v in pairs if v is not None},
-                    frozenset(int(u) for u in json.loads(members)),
+                    frozenset(members[int(pid)]),
                 )
             )
         return polls

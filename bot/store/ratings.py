@@ -6,11 +6,9 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import aiosqlite
 import numpy as np
 
-from bot.store.backend import Order
-from bot.store.database import Batchable, SQLiteDatabase
+from bot.store.backend import Database, Order
 from bot.store.schema import (
     Rating,
     RatingArrays,
@@ -20,6 +18,8 @@ from bot.store.schema import (
     check_source,
     validate_stars,
 )
+from bot.store.sql import NO_LIMIT
+from bot.store.writer import CHANGE_SEQ, Batchable, SqlConnection
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,19 @@ UPSERT_RATING = (
     "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, movie_id) DO UPDATE SET "
     "stars = excluded.stars, source = excluded.source, updated_at = excluded.updated_at"
 )
+# PostgreSQL: other processes may write the same keys at once, so new keys are claimed by
+# inserting them and existing rows are locked before their previous stars are read.
+_CLAIM_NEW_PG = (
+    "INSERT INTO ratings (user_id, movie_id, stars, source, created_at, updated_at) "
+    "SELECT u, m, s, src, ?::float8, ?::float8 "
+    "FROM unnest(?::bigint[], ?::bigint[], ?::float8[], ?::text[]) AS k (u, m, s, src) "
+    "ORDER BY u, m ON CONFLICT DO NOTHING RETURNING user_id, movie_id"
+)
+_LOCK_PREVIOUS_PG = (
+    "SELECT r.user_id, r.movie_id, r.stars FROM ratings r "
+    "JOIN unnest(?::bigint[], ?::bigint[]) AS k (u, m) ON r.user_id = k.u AND r.movie_id = k.m "
+    "ORDER BY r.user_id, r.movie_id FOR UPDATE OF r"
+)
 _LOOKUP_CHUNK = 400  # keys per previous-stars lookup (2 SQL variables each)
 RatingRow = tuple[int, int, float, str]  # (user, movie, stars, source), already validated
 
@@ -42,7 +55,7 @@ RatingRow = tuple[int, int, float, str]  # (user, movie, stars, source), already
 class RatingRepository:
     """Members' ratings and the change sequence that counts rating changes for refits."""
 
-    def __init__(self, db: SQLiteDatabase) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     async def rate(
@@ -54,7 +67,7 @@ class RatingRepository:
 
         payload = (user, movie, value, src)
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[RatingChange, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[RatingChange, int]:
             return (await _upsert_ratings(conn, [payload], now))[0]
 
         return await self._db.submit(op, Batchable(_upsert_ratings, payload))
@@ -79,7 +92,7 @@ class RatingRepository:
         if not latest:
             return 0
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[int, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[int, int]:
             params = [(u, m, s, src, now, now) for (u, m), s in latest.items()]
             await conn.executemany(UPSERT_RATING, params)
             return len(params), len(params)
@@ -90,7 +103,7 @@ class RatingRepository:
         """Delete one rating; True if there was one."""
         user, movie = check_snowflake("user_id", user_id), check_movie_id(movie_id)
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[bool, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[bool, int]:
             cursor = await conn.execute(
                 "DELETE FROM ratings WHERE user_id = ? AND movie_id = ?", (user, movie)
             )
@@ -117,7 +130,11 @@ class RatingRepository:
         rows = await self._db.read(
             f"SELECT {_RATING_COLUMNS} FROM ratings WHERE user_id = ? "
             f"ORDER BY {_ORDERS[order]} LIMIT ? OFFSET ?",
-            (check_snowflake("user_id", user_id), -1 if limit is None else int(limit), int(offset)),
+            (
+                check_snowflake("user_id", user_id),
+                NO_LIMIT if limit is None else int(limit),
+                int(offset),
+            ),
         )
         return [_rating(r) for r in rows]
 
@@ -152,34 +169,37 @@ class RatingRepository:
 
     async def change_seq(self) -> int:
         """Monotonic count of rating rows created, changed or deleted since the store began."""
-        rows = await self._db.read("SELECT value FROM meta WHERE key = 'change_seq'")
+        rows = await self._db.read(f"SELECT {CHANGE_SEQ}")
         return int(rows[0][0])
 
     async def stats(self) -> dict[str, int]:
         """Counts for /status: ratings, distinct raters and movies, the change sequence."""
         rows = await self._db.read(
             "SELECT count(*), count(DISTINCT user_id), count(DISTINCT movie_id), "
-            "(SELECT value FROM meta WHERE key = 'change_seq') FROM ratings"
+            f"{CHANGE_SEQ} FROM ratings"
         )
         ratings, raters, movies, seq = rows[0]
         return {"ratings": ratings, "raters": raters, "movies": movies, "change_seq": seq}
 
 
 async def _upsert_ratings(
-    conn: aiosqlite.Connection, ratings: list[RatingRow], now: float
+    conn: SqlConnection, ratings: list[RatingRow], now: float
 ) -> list[tuple[RatingChange, int]]:
     """Upsert ratings in order with one previous-stars lookup and one executemany."""
     keys = list(dict.fromkeys((user, movie) for user, movie, _, _ in ratings))
     current: dict[tuple[int, int], float] = {}
-    for start in range(0, len(keys), _LOOKUP_CHUNK):
-        chunk = keys[start : start + _LOOKUP_CHUNK]
-        rows = await conn.execute_fetchall(
-            "SELECT r.user_id, r.movie_id, r.stars FROM (VALUES "
-            + ",".join(["(?, ?)"] * len(chunk))
-            + ") AS k CROSS JOIN ratings r ON r.user_id = k.column1 AND r.movie_id = k.column2",
-            [part for key in chunk for part in key],
-        )
-        current.update({(u, m): float(s) for u, m, s in rows})
+    if conn.dialect == "postgresql":
+        current.update(await _lock_previous_pg(conn, ratings, now))
+    else:
+        for start in range(0, len(keys), _LOOKUP_CHUNK):
+            chunk = keys[start : start + _LOOKUP_CHUNK]
+            rows = await conn.execute_fetchall(
+                "SELECT r.user_id, r.movie_id, r.stars FROM (VALUES "
+                + ",".join(["(?, ?)"] * len(chunk))
+                + ") AS k CROSS JOIN ratings r ON r.user_id = k.column1 AND r.movie_id = k.column2",
+                [part for key in chunk for part in key],
+            )
+            current.update({(u, m): float(s) for u, m, s in rows})
     results: list[tuple[RatingChange, int]] = []
     for user, movie, stars, _ in ratings:
         previous = current.get((user, movie))
@@ -187,6 +207,31 @@ async def _upsert_ratings(
         results.append((RatingChange(user, movie, stars, previous), 1))
     await conn.executemany(UPSERT_RATING, [(u, m, s, src, now, now) for u, m, s, src in ratings])
     return results
+
+
+async def _lock_previous_pg(
+    conn: SqlConnection, ratings: list[RatingRow], now: float
+) -> dict[tuple[int, int], float]:
+    """Previous stars of the keys that already existed, their rows locked until COMMIT; keys
+    new to the table are inserted first (with their first stars), so no other writer can
+    also create them."""
+    first: dict[tuple[int, int], RatingRow] = {}
+    for row in ratings:
+        first.setdefault((row[0], row[1]), row)
+    new = first.values()
+    claimed = await conn.execute_fetchall(
+        _CLAIM_NEW_PG,
+        (now, now, [r[0] for r in new], [r[1] for r in new], [r[2] for r in new],
+         [r[3] for r in new]),
+    )  # fmt: skip
+    created = {(int(u), int(m)) for u, m in claimed}
+    existing = [key for key in first if key not in created]
+    if not existing:
+        return {}
+    rows = await conn.execute_fetchall(
+        _LOCK_PREVIOUS_PG, ([u for u, _ in existing], [m for _, m in existing])
+    )
+    return {(int(u), int(m)): float(s) for u, m, s in rows}
 
 
 def _rating(row: Sequence[Any]) -> Rating:

@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import aiosqlite
-
-from bot.store.database import SQLiteDatabase
+from bot.store.backend import Database
 from bot.store.schema import OnboardingSession, check_snowflake
+from bot.store.writer import SqlConnection
 
 
 class SessionRepository:
     """Each member's card-session document and the message showing it."""
 
-    def __init__(self, db: SQLiteDatabase) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     async def save_session(
@@ -30,7 +29,7 @@ class SessionRepository:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"session data is not JSON-serializable: {exc}") from None
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[None, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[None, int]:
             await conn.execute(
                 "INSERT INTO onboarding_sessions (user_id, data, message_id, created_at, "
                 "updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
@@ -58,7 +57,7 @@ class SessionRepository:
         """Delete a user's onboarding session; True if there was one."""
         user = check_snowflake("user_id", user_id)
 
-        async def op(conn: aiosqlite.Connection, now: float) -> tuple[bool, int]:
+        async def op(conn: SqlConnection, now: float) -> tuple[bool, int]:
             cursor = await conn.execute(
                 "DELETE FROM onboarding_sessions WHERE user_id = ?", (user,)
             )

@@ -22,6 +22,7 @@ from bot.emulator import DiscordEmulator, Interaction, Message
 from bot.settings import Settings
 from bot.store import Store
 from recommender.config import ALSConfig
+from tests.bot.pg_server import SKIP_REASON, PostgresServer, find_bin_dir
 from tests.conftest import write_ml100k
 
 GUILD = 1_000_000_000_000_000_001
@@ -106,11 +107,41 @@ class Clock:
         return next(self._next)
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the whole run, started from the installed binaries."""
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        pytest.skip(SKIP_REASON)
+    server = PostgresServer(bin_dir)
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    """A fresh SQLite store in a temp folder on a fake clock, closed after the test."""
-    async with Store(tmp_path / "bot.db", clock=Clock()) as opened:
-        yield opened
+async def postgres_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
+    """A fresh, migrated database on the test server, dropped after the test."""
+    name = await postgres_server.create_database()
+    yield postgres_server.url(name)
+    await postgres_server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """A fresh store on a fake clock, closed after the test: a SQLite file in a temp folder,
+    then a fresh database on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        async with Store(tmp_path / "bot.db", clock=Clock()) as opened:
+            yield opened
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = await server.create_database()
+    try:
+        async with Store(server.url(name), clock=Clock()) as opened:
+            yield opened
+    finally:
+        await server.drop_database(name)
 
 
 @dataclass

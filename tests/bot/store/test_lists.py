@@ -9,6 +9,7 @@ import pytest
 
 from bot.store import Store
 from bot.store.schema import CLUB_MOVIE_IDS, HistoryBatch, NewClubMovie
+from tests.bot.store.bypass import REFUSED, bypass
 
 ALICE = 1234567890123456789
 BOB = 987654321098765432
@@ -62,10 +63,10 @@ async def test_unknown_lists_and_sources_are_refused_by_code_and_by_the_database
         await store.lists.add(ALICE, "favourites", 1)
     with pytest.raises(ValueError, match="list source"):
         await store.lists.add(ALICE, "watchlist", 1, source="robot")
-    conn = sqlite3.connect(store.path)
-    with pytest.raises(sqlite3.IntegrityError):
-        conn.execute("INSERT INTO member_lists VALUES (?, 'favourites', 1, 'button', 0)", (ALICE,))
-    conn.close()
+    with pytest.raises(REFUSED):
+        await bypass(
+            store, "INSERT INTO member_lists VALUES (?, 'favourites', 1, 'button', 0)", (ALICE,)
+        )
 
 
 # ------------------------------------------------------------------------- server lists
@@ -104,16 +105,16 @@ async def test_forget_deletes_lists_and_settings_and_anonymises_server_list_entr
     await store.server_lists.add(GUILD, 4, ALICE)
     removed = await store.forget_member(ALICE)
     assert removed == 4  # three list entries and the settings row
-    assert raw(store.path, "SELECT count(*) FROM member_lists WHERE user_id = ?", (ALICE,)) == [
+    assert await bypass(store, "SELECT count(*) FROM member_lists WHERE user_id = ?", (ALICE,)) == [
         (0,)
     ]
-    assert raw(store.path, "SELECT count(*) FROM member_settings") == [(0,)]
+    assert await bypass(store, "SELECT count(*) FROM member_settings") == [(0,)]
     assert [(e.movie_id, e.added_by) for e in await store.server_lists.entries(GUILD)] == [
         (4, None)
     ]
-    assert raw(store.path, "SELECT count(*) FROM server_lists WHERE added_by = ?", (ALICE,)) == [
-        (0,)
-    ]
+    assert await bypass(
+        store, "SELECT count(*) FROM server_lists WHERE added_by = ?", (ALICE,)
+    ) == [(0,)]
     assert await store.lists.movies(BOB, "watchlist") == {1}
 
 
@@ -125,13 +126,13 @@ async def test_history_is_written_once_and_a_second_import_changes_nothing(store
     first = await store.history.apply(batch)
     assert (first.added, first.updated, first.unchanged, first.listed) == (2, 0, 0, 2)
     seq = await store.ratings.change_seq()
-    rows = raw(store.path, "SELECT * FROM ratings ORDER BY movie_id")
-    lists = raw(store.path, "SELECT * FROM member_lists ORDER BY movie_id")
+    rows = await bypass(store, "SELECT * FROM ratings ORDER BY movie_id")
+    lists = await bypass(store, "SELECT * FROM member_lists ORDER BY movie_id")
     again = await store.history.apply(batch)
     assert (again.added, again.updated, again.unchanged, again.listed) == (0, 0, 2, 0)
     assert await store.ratings.change_seq() == seq  # nothing counts toward a refit
-    assert raw(store.path, "SELECT * FROM ratings ORDER BY movie_id") == rows  # same timestamps
-    assert raw(store.path, "SELECT * FROM member_lists ORDER BY movie_id") == lists
+    assert await bypass(store, "SELECT * FROM ratings ORDER BY movie_id") == rows  # same timestamps
+    assert await bypass(store, "SELECT * FROM member_lists ORDER BY movie_id") == lists
     assert {r.source for r in await store.ratings.user_ratings(ALICE)} == {"import"}
 
 

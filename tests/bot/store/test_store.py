@@ -16,12 +16,13 @@ import pytest
 from bot.bench import bench_writes
 from bot.store import Store
 from bot.store.schema import (
-    MIGRATIONS,
     SCHEMA_VERSION,
     NotInGroupError,
     PollClosedError,
     SchemaTooNewError,
+    statements,
 )
+from tests.bot.store.bypass import REFUSED, bypass, user_columns
 
 ALICE = 1234567890123456789  # a realistic Discord snowflake
 BOB = 2**63 - 1  # the largest id SQLite can hold
@@ -53,21 +54,6 @@ def raw(path: Path, sql: str, params: tuple = ()) -> list[tuple]:
     conn = sqlite3.connect(path)
     try:
         return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
-
-
-def user_columns(path: Path) -> list[tuple[str, str]]:
-    """Every (table, column) that identifies a user, found from the live schema."""
-    conn = sqlite3.connect(path)
-    try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        found = []
-        for table in tables:
-            for col in conn.execute(f"PRAGMA table_info({table})"):
-                if col[1] in ("user_id", "creator_id"):
-                    found.append((table, col[1]))
-        return found
     finally:
         conn.close()
 
@@ -142,8 +128,8 @@ async def test_every_older_version_migrates_to_the_same_schema_as_a_fresh_file(
         pass
     old = tmp_path / f"v{start}.db"
     conn = sqlite3.connect(old)
-    for step in MIGRATIONS[:start]:
-        for statement in step:
+    for version in range(1, start + 1):
+        for statement in statements(version, "sqlite"):
             conn.execute(statement)
     conn.execute(f"PRAGMA user_version = {start}")
     conn.commit()
@@ -238,13 +224,11 @@ async def test_invalid_ids_and_sources_raise_and_write_nothing(
 
 
 async def test_database_rejects_bad_stars_even_bypassing_the_store(store: Store):
-    conn = sqlite3.connect(store.path)
-    try:
-        for stars in (3.3, 0.0, 5.5):
-            with pytest.raises(sqlite3.IntegrityError):
-                conn.execute("INSERT INTO ratings VALUES (?, 1, ?, 'slash', 0, 0)", (ALICE, stars))
-    finally:
-        conn.close()
+    for stars in (3.3, 0.0, 5.5):
+        with pytest.raises(REFUSED):
+            await bypass(
+                store, "INSERT INTO ratings VALUES (?, 1, ?, 'slash', 0, 0)", (ALICE, stars)
+            )
 
 
 async def test_snowflakes_keep_full_64_bit_precision(store: Store):
@@ -545,8 +529,8 @@ async def test_polls_come_due_at_their_end_time(store: Store):
 async def test_a_v5_database_keeps_its_polls_and_votes(tmp_path: Path):
     path = tmp_path / "v5.db"
     conn = sqlite3.connect(path)
-    for step in MIGRATIONS[:5]:
-        for statement in step:
+    for version in range(1, 6):
+        for statement in statements(version, "sqlite"):
             conn.execute(statement)
     conn.execute("PRAGMA user_version = 5")
     conn.execute(
@@ -679,7 +663,7 @@ async def test_forget_user_removes_everything_in_every_table(store: Store):
     # 2 ratings + 1 skip + 1 session + 3 ticks + 2 group memberships (in both polls) + 1 poll
     # (its options and Bob's tick go with it) + 1 attendance with its answer
     assert removed == 11
-    columns = user_columns(store.path)
+    columns = await user_columns(store)
     assert {t for t, _ in columns} >= {
         "ratings",
         "skips",
@@ -691,10 +675,10 @@ async def test_forget_user_removes_everything_in_every_table(store: Store):
         "night_attendees",
     }
     for table, column in columns:
-        leftover = raw(store.path, f"SELECT count(*) FROM {table} WHERE {column} = ?", (ALICE,))
+        leftover = await bypass(store, f"SELECT count(*) FROM {table} WHERE {column} = ?", (ALICE,))
         assert leftover == [(0,)], f"{table}.{column} still mentions the forgotten user"
-    assert raw(
-        store.path, "SELECT count(*) FROM poll_options WHERE poll_id = ?", (alices_poll,)
+    assert await bypass(
+        store, "SELECT count(*) FROM poll_options WHERE poll_id = ?", (alices_poll,)
     ) == [(0,)]
     assert await store.polls.get_poll(alices_poll) is None  # Bob's vote on it went with it
     assert await store.polls.tally(bobs_poll) == {1: 0, 2: 1}
