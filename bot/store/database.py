@@ -18,7 +18,12 @@ from typing import Any, Literal, Self, TypeVar
 import aiosqlite
 
 from bot.store.schema import SCHEMA_VERSION, check_version, migrate, read_version
-from bot.store.writer import Batchable, Dialect, GroupCommitWriter, SqlConnection, WriteOp
+from bot.store.writer import (
+    CommitFront,
+    Dialect,
+    GroupCommitWriter,
+    SqlConnection,
+)
 
 Row = Sequence[Any]
 
@@ -90,7 +95,7 @@ def _unusable(path: Path, exc: sqlite3.Error) -> StoreUnusable | None:
     )
 
 
-class SQLiteDatabase:
+class SQLiteDatabase(CommitFront):
     """Connections, migrations, the group-commit writer and reads; repositories add the SQL."""
 
     dialect: Dialect = "sqlite"
@@ -228,24 +233,6 @@ class SQLiteDatabase:
         raise AssertionError("unreachable")
 
     # -------------------------------------------------------------- writes
-    @property
-    def batches_committed(self) -> int:
-        """Group-commit transactions so far (for tests and bench)."""
-        return self._committer.batches_committed if self._committer else 0
-
-    @property
-    def writes_committed(self) -> int:
-        """Writes acknowledged so far."""
-        return self._committer.writes_committed if self._committer else 0
-
-    async def submit(
-        self, op: WriteOp, batch: Batchable | None = None, *, alone: bool = False
-    ) -> Any:
-        """Queue one write and wait until its transaction has committed (see GroupCommitWriter)."""
-        if self._committer is None:
-            raise RuntimeError("store is closed")
-        return await self._committer.submit(op, batch, alone=alone)
-
     async def _begin(self) -> None:
         """Open a batch transaction, taking SQLite's write lock at once."""
         writer = self._writer

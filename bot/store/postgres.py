@@ -24,7 +24,12 @@ import asyncpg
 
 from bot.store.database import StoreUnusable
 from bot.store.schema import SCHEMA_VERSION, check_version, statements
-from bot.store.writer import Batchable, Dialect, GroupCommitWriter, SqlConnection, WriteOp
+from bot.store.writer import (
+    CommitFront,
+    Dialect,
+    GroupCommitWriter,
+    SqlConnection,
+)
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +106,7 @@ class PostgresConnection:
         return _Status(-1)
 
 
-class PostgresDatabase:
+class PostgresDatabase(CommitFront):
     """A writer connection with group commit, a reader pool, migrations; repositories add SQL."""
 
     dialect: Dialect = "postgresql"
@@ -214,24 +219,6 @@ class PostgresDatabase:
                 writer.terminate()
 
     # -------------------------------------------------------------- writes
-    @property
-    def batches_committed(self) -> int:
-        """Group-commit transactions so far (for tests and bench)."""
-        return self._committer.batches_committed if self._committer else 0
-
-    @property
-    def writes_committed(self) -> int:
-        """Writes acknowledged so far."""
-        return self._committer.writes_committed if self._committer else 0
-
-    async def submit(
-        self, op: WriteOp, batch: Batchable | None = None, *, alone: bool = False
-    ) -> Any:
-        """Queue one write and wait until its transaction has committed (see GroupCommitWriter)."""
-        if self._committer is None:
-            raise RuntimeError("store is closed")
-        return await self._committer.submit(op, batch, alone=alone)
-
     async def checkpoint(self) -> None:
         """VACUUM the member tables between batches, so deleted rows' versions are dropped."""
 

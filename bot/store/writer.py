@@ -266,3 +266,28 @@ class GroupCommitWriter:
 def _same_kind(batch: Batchable | None, first: Batchable) -> bool:
     """Whether a queued write can join `first`'s run (same batch function)."""
     return batch is not None and batch.apply == first.apply
+
+
+class CommitFront:
+    """The write side every engine's database shows: writes go through its group-commit
+    writer (`_committer`, None while closed) and are counted."""
+
+    _committer: GroupCommitWriter | None
+
+    @property
+    def batches_committed(self) -> int:
+        """Group-commit transactions so far (for tests and bench)."""
+        return self._committer.batches_committed if self._committer else 0
+
+    @property
+    def writes_committed(self) -> int:
+        """Writes acknowledged so far."""
+        return self._committer.writes_committed if self._committer else 0
+
+    async def submit(
+        self, op: WriteOp, batch: Batchable | None = None, *, alone: bool = False
+    ) -> Any:
+        """Queue one write and wait until its transaction has committed (see GroupCommitWriter)."""
+        if self._committer is None:
+            raise RuntimeError("store is closed")
+        return await self._committer.submit(op, batch, alone=alone)
