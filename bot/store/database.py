@@ -136,14 +136,6 @@ class SQLiteDatabase(CommitFront):
         await store.connect()
         return store
 
-    async def __aenter__(self) -> Self:
-        if self._committer is None:
-            await self.connect()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
     async def connect(self) -> None:
         """Open both connections, apply migrations, start the writer task."""
         if self._committer is not None:

@@ -142,14 +142,6 @@ class PostgresDatabase(CommitFront):
         await db.connect()
         return db
 
-    async def __aenter__(self) -> Self:
-        if self._committer is None:
-            await self.connect()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
     async def connect(self) -> None:
         """Connect, apply migrations, open the reader pool, start the writer task."""
         if self._committer is not None:

@@ -13,7 +13,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, Self
 
 log = logging.getLogger(__name__)
 
@@ -273,6 +273,22 @@ class CommitFront:
     writer (`_committer`, None while closed) and are counted."""
 
     _committer: GroupCommitWriter | None
+
+    async def connect(self) -> None:
+        """Open the engine's connections, migrate and start the writer (each engine's own)."""
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Stop the writer and close the connections (each engine's own)."""
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        if self._committer is None:
+            await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
 
     @property
     def batches_committed(self) -> int:
