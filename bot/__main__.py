@@ -47,6 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     lt.add_argument("--json", action="store_true", help="one JSON document on stdout")
     lt.add_argument("--users", type=int, default=50)
     lt.add_argument("--interactions", type=int, default=1000)
+    lt.add_argument(
+        "--ramp",
+        help="comma-separated member counts, e.g. 25,50,100,200,400,800: raise the load "
+        "step by step until first-response p99 passes --p99-limit",
+    )
+    lt.add_argument("--per-member", type=int, default=10, help="interactions per member per step")
+    lt.add_argument("--p99-limit", type=float, default=500.0, help="milliseconds (with --ramp)")
     return p
 
 
@@ -103,9 +110,13 @@ def main(argv: list[str] | None = None) -> int:
             result = asyncio.run(run_bench(settings, tuple(args.sizes.split(","))))
             _emit(result, args.json)
         elif command == "loadtest":
-            from bot.loadtest import run_loadtest
+            from bot.loadtest import run_loadtest, run_ramp
 
-            result = asyncio.run(run_loadtest(settings, args.users, args.interactions))
+            if args.ramp:
+                steps = _counts(args.ramp)
+                result = asyncio.run(run_ramp(settings, steps, args.per_member, args.p99_limit))
+            else:
+                result = asyncio.run(run_loadtest(settings, args.users, args.interactions))
             _emit(result, args.json)
     except KeyboardInterrupt:
         return 130
@@ -127,6 +138,17 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     return 0
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    """Parse `25,50,100` into member counts, refusing anything but positive integers."""
+    try:
+        counts = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise SystemExit(f"--ramp takes comma-separated member counts, got {text!r}") from None
+    if not counts or min(counts) < 1:
+        raise SystemExit(f"--ramp takes positive member counts, got {text!r}")
+    return counts
 
 
 def _emit(result: dict[str, object], as_json: bool) -> None:
