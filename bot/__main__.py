@@ -16,6 +16,7 @@ from bot.store import maintenance
 from bot.store.copy import TargetNotEmpty
 from bot.store.database import StoreUnusable
 from bot.store.schema import SchemaTooNewError
+from recommender.bench import SYNTHETIC
 from recommender.download import DatasetError
 from recommender.movielens import DatasetFormatError
 
@@ -43,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="loop stalls during refits, store and query latency")
     b.add_argument("--json", action="store_true", help="one JSON document on stdout")
     b.add_argument("--sizes", default="ml-100k,1M")
+    b.add_argument(
+        "--scale",
+        choices=sorted(SYNTHETIC),
+        help="instead: load, fit, refit and memory of one process at SIZE synthetic ratings "
+        "(e.g. 32M, ml-32m's shape)",
+    )
     lt = sub.add_parser("loadtest", help="simulated users through the emulator during a refit")
     lt.add_argument("--json", action="store_true", help="one JSON document on stdout")
     lt.add_argument("--users", type=int, default=50)
@@ -105,9 +112,12 @@ def main(argv: list[str] | None = None) -> int:
         elif command == "sync":
             asyncio.run(sync_only(settings))
         elif command == "bench":
-            from bot.bench import run_bench
+            from bot.bench import run_bench, scale_footprint
 
-            result = asyncio.run(run_bench(settings, tuple(args.sizes.split(","))))
+            if args.scale:
+                result = asyncio.run(scale_footprint(settings, args.scale))
+            else:
+                result = asyncio.run(run_bench(settings, tuple(args.sizes.split(","))))
             _emit(result, args.json)
         elif command == "loadtest":
             from bot.loadtest import run_loadtest, run_ramp

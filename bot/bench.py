@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import resource
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -159,6 +161,54 @@ async def bench_writes(
         total / max(batches, 1),
     )
     return rate
+
+
+def _rss_mb() -> float:
+    """This process's resident memory now, in MB (Linux)."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+async def scale_footprint(settings: Settings, size: str = "32M") -> dict[str, object]:
+    """What one bot process needs at `size` synthetic ratings: load and first fit, a refit,
+    and the memory of the serving process and of the fit worker.
+
+    The dataset has the nominal shape (32M: ml-32m's 200,000 users x 87,585 movies), written
+    in ml-latest's CSV layout so the bot takes its real loading and fitting path.
+    """
+    with tempfile.TemporaryDirectory(prefix="moviebot-scale-") as tmp:
+        root = Path(tmp)
+        write_synthetic_dataset(root / "synthetic" / "ml-latest", size)
+        base = replace(
+            settings,
+            dataset="ml-latest",
+            movielens_dir=root / "synthetic",
+            data_dir=root / "data",
+            database_path=root / "scale.db",
+            database_url=None,
+        )
+        async with Store(base.database_path) as store:
+            services = Services.build(base, store, ProcessFitRunner())
+            t0 = time.perf_counter()
+            await services.start(periodic=False)
+            started = time.perf_counter() - t0
+            try:
+                serving = _rss_mb()
+                t0 = time.perf_counter()
+                if not await services.models.refit():
+                    raise RuntimeError("refit failed during the benchmark; see the log")
+                refit = time.perf_counter() - t0
+            finally:
+                await services.close()
+    worker_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {
+        "size": size,
+        "ratings": SYNTHETIC[size][0],
+        "load_and_first_fit_s": round(started, 1),
+        "refit_s": round(refit, 1),
+        "serving_rss_mb": round(serving),
+        "fit_worker_peak_rss_mb": round(worker_peak),
+    }
 
 
 async def run_bench(settings: Settings, sizes: tuple[str, ...] = ("ml-100k", "1M")):

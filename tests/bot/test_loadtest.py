@@ -1,4 +1,4 @@
-"""`python -m bot loadtest`: the paced load and the rising-load ramp, on the tiny dataset."""
+"""`python -m bot loadtest` (paced load, rising-load ramp) and `bench --scale` (footprint)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import _counts
+from bot.bench import scale_footprint
 from bot.loadtest import run_loadtest, run_ramp
+from recommender.bench import SYNTHETIC
 from tests.bot.conftest import e2e_settings
 
 
@@ -41,3 +43,15 @@ def test_ramp_counts_are_parsed_strictly() -> None:
     for bad in ("", "a,b", "0,5", "-1"):
         with pytest.raises(SystemExit, match="--ramp"):
             _counts(bad)
+
+
+async def test_scale_footprint_fits_refits_and_measures_both_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(SYNTHETIC, "20k", (20_000, 300, 200))
+    settings = e2e_settings(tmp_path, data_dir=tmp_path / "unused")
+    report = await scale_footprint(settings, "20k")
+    assert report["ratings"] == 20_000
+    assert report["load_and_first_fit_s"] > 0 and report["refit_s"] > 0
+    assert report["serving_rss_mb"] > 20  # the interpreter alone is bigger than this
+    assert report["fit_worker_peak_rss_mb"] > 20  # the fit ran in a child process
