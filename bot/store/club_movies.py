@@ -120,15 +120,21 @@ class ClubMovieRepository:
 async def insert_club_movie(
     conn: SqlConnection, title: str, genres: tuple[str, ...], added_by: int, now: float
 ) -> int:
-    """Insert a club movie with the next free id inside the caller's transaction; its id."""
-    rows = list(await conn.execute_fetchall("SELECT max(movie_id) FROM club_movies"))
-    movie_id = max(CLUB_MOVIE_IDS, int(rows[0][0] or 0) + 1)
-    await conn.execute(
-        "INSERT INTO club_movies (movie_id, title, genres, added_by, created_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (movie_id, _title(title), "|".join(genres), added_by, now),
-    )
-    return movie_id
+    """Insert a club movie with the next free id inside the caller's transaction; its id.
+
+    Another process sharing a PostgreSQL database may take the same id at the same moment:
+    the insert then does nothing and the next id is tried, so neither add fails.
+    """
+    while True:
+        rows = list(await conn.execute_fetchall("SELECT max(movie_id) FROM club_movies"))
+        movie_id = max(CLUB_MOVIE_IDS, int(rows[0][0] or 0) + 1)
+        cursor = await conn.execute(
+            "INSERT INTO club_movies (movie_id, title, genres, added_by, created_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (movie_id) DO NOTHING",
+            (movie_id, _title(title), "|".join(genres), added_by, now),
+        )
+        if cursor.rowcount == 1:
+            return movie_id
 
 
 async def _delete(conn: SqlConnection, movie: int) -> None:

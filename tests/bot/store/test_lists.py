@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -204,3 +205,23 @@ async def test_history_list_entries_follow_the_leaving_rule_in_batch_order(store
     assert written.listed == 3
     assert await store.lists.lists_with(ALICE, 5) == {"watchlist"}
     assert await store.lists.lists_with(ALICE, 6) == {"seen"}
+
+
+async def test_two_processes_adding_club_movies_at_once_get_distinct_ids(postgres_url: str):
+    """Two stores on one PostgreSQL database (as two bot processes would be) race to add club
+    movies: every add succeeds, with its own id."""
+    async with Store(postgres_url) as a, Store(postgres_url) as b:
+
+        async def add_many(store: Store, who: int) -> list[int]:
+            added = []
+            for k in range(15):
+                movie = await store.club_movies.add(f"Film {who}-{k} (2024)", ("Drama",), who)
+                added.append(movie.movie_id)
+            return added
+
+        first, second = await asyncio.gather(
+            add_many(a, 100_000_000_000_000_001), add_many(b, 100_000_000_000_000_002)
+        )
+        everything = await a.club_movies.all()
+    assert len(set(first) | set(second)) == 30
+    assert sorted(m.movie_id for m in everything) == sorted(first + second)
