@@ -62,6 +62,39 @@ async def test_two_stores_writing_one_database_lose_and_duplicate_nothing(postgr
         assert rows == [(400, 400)]
 
 
+async def test_a_batch_chosen_as_deadlock_victim_is_replayed_and_loses_nothing(postgres_url: str):
+    """Another process locks movie 2's row, the bot's batch locks 1 then waits for 2, the other
+    process then wants 1: PostgreSQL aborts the bot's statement; the batch rolls back to its
+    savepoint, lets the other finish, replays, and both ratings are acknowledged and kept."""
+    async with Store(postgres_url) as store:
+        await store.ratings.rate(ALICE, 1, 1.0)
+        await store.ratings.rate(ALICE, 2, 1.0)
+        other = await asyncpg.connect(postgres_url)
+        try:
+            tx = other.transaction()
+            await tx.start()
+            await other.execute("SET LOCAL deadlock_timeout = '30s'")  # the bot is the victim
+            await other.execute("UPDATE ratings SET stars = 2.0 WHERE movie_id = 2")
+            writes = asyncio.gather(
+                store.ratings.rate(ALICE, 1, 4.0), store.ratings.rate(ALICE, 2, 4.5)
+            )
+            while not await other.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"
+            ):
+                await asyncio.sleep(0.01)  # until the bot's batch waits for movie 2
+            await other.execute("UPDATE ratings SET stars = 2.0 WHERE movie_id = 1")
+            await tx.commit()
+            changes = await asyncio.wait_for(writes, timeout=60)
+        finally:
+            await other.close()
+        assert [c.previous for c in changes] == [2.0, 2.0]  # replayed after the other commit
+        assert sorted(await fetch(postgres_url, "SELECT movie_id, stars FROM ratings")) == [
+            (1, 4.0),
+            (2, 4.5),
+        ]
+
+
 async def test_an_acknowledged_rating_is_committed_for_every_other_connection(postgres_url: str):
     async with Store(postgres_url) as store:
         await store.ratings.rate(ALICE, 50, 4.5)
