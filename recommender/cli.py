@@ -134,18 +134,31 @@ def configs_with(overrides: list[str]) -> tuple[ALSConfig, RankingConfig]:
     return ALSConfig(**changes[ALSConfig]), RankingConfig(**changes[RankingConfig])
 
 
+def _folds(args: argparse.Namespace) -> tuple[str, ...] | None:
+    """The folds `--folds` or `--split` names (None: the dataset's default split)."""
+    folds = tuple(f.strip() for f in (args.folds or "").split(",") if f.strip()) or None
+    if args.split is None:
+        return folds
+    if folds is not None:
+        raise ValueError("give --folds or --split, not both")
+    return (args.split,)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> None:
     """RMSE/MAE and ranking quality on the canonical folds, or a seeded random 5-fold split."""
     from recommender.evaluate import evaluate
 
     ml = load_dataset(args.dataset, args.data_dir)
-    folds = tuple(f.strip() for f in (args.folds or "").split(",") if f.strip()) or None
     config, ranking = configs_with(args.set)
-    result = evaluate(ml, folds, config, ranking)
-    lines = [f"{'fold':<5} {'rmse':>7} {'mae':>7} {'fit s':>7}"]
+    result = evaluate(ml, _folds(args), config, ranking)
+    lines = [f"split {result['split']}", f"{'fold':<5} {'rmse':>7} {'mae':>7} {'fit s':>7}"]
     for row in result["folds"]:  # type: ignore[attr-defined]
         lines.append(
-            f"{row['fold']:<5} {row['rmse']:>7.4f} {row['mae']:>7.4f} {row['fit_seconds']:>7.2f}"
+            f"{row['fold']:<5} {row['rmse']:>7.4f} {row['mae']:>7.4f} {row['fit_seconds']:>7.2f}  "
+            + "  ".join(
+                f"{b['support']} ratings: {b['rmse']:.4f} ({b['share']:.1%})"
+                for b in row["by_support"]
+            )
         )
     rank = result["ranking"]
     lines.append(f"mean RMSE {result['rmse_mean']:.4f}  MAE {result['mae_mean']:.4f}")
@@ -170,9 +183,8 @@ def cmd_evaluate_groups(args: argparse.Namespace) -> None:
     from recommender.group_evaluation import evaluate_groups
 
     ml = load_dataset(args.dataset, args.data_dir)
-    folds = tuple(f.strip() for f in (args.folds or "").split(",") if f.strip()) or None
     config, ranking = configs_with(args.set)
-    result = evaluate_groups(ml, folds, args.groups, config=config, ranking=ranking)
+    result = evaluate_groups(ml, _folds(args), args.groups, config=config, ranking=ranking)
     head = f"{'size':>4} {'kind':<9} {'strategy':<23} {'NDCG mean':>16} {'NDCG min':>8} "
     lines = [head + f"{'P@10 mean':>9} {'P@10 min':>8}"]
     for row in result["groups"]:  # type: ignore[attr-defined]
@@ -225,6 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="ml-100k folds such as u1,u2 or random5 (default: u1..u5 if present, else random5)",
     )
     e.add_argument(
+        "--split",
+        choices=("random5", "temporal"),
+        default=None,
+        help="random5: seeded random 5 folds; temporal: each user's latest 20%% of ratings",
+    )
+    e.add_argument(
         "--set",
         action="append",
         default=[],
@@ -234,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_evaluate)
     g = sub.add_parser("evaluate-groups", help="group picks on sampled groups of test users")
     g.add_argument("--folds", default=None, help="as for evaluate")
+    g.add_argument("--split", choices=("random5", "temporal"), default=None)
     g.add_argument("--groups", type=int, default=60, help="groups per size, kind and fold")
     g.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     g.set_defaults(func=cmd_evaluate_groups)

@@ -10,6 +10,7 @@ from recommender.config import ALSConfig
 from recommender.download import ensure_dataset, resolve_movielens_dir
 from recommender.model import ALSModel
 from recommender.movielens import MovieLens, load_movielens
+from recommender.priors import ItemSide
 from recommender.titles import TitleIndex
 from recommender.vocab import Vocabulary
 
@@ -27,8 +28,11 @@ def load_dataset(
 
 
 def fit_full(ml: MovieLens, config: ALSConfig | None = None) -> ALSModel:
-    """Fit on every rating of a dataset with the catalog as the movie vocabulary."""
-    return ALSModel.fit(ml.ratings, config, items=Vocabulary(ml.catalog.movie_ids))
+    """Fit on every rating of a dataset with the catalog as the movie vocabulary (and its
+    genres and years as the sparse movies' prior)."""
+    items = Vocabulary(ml.catalog.movie_ids)
+    side = ItemSide.from_catalog(ml.catalog, items.ids)
+    return ALSModel.fit(ml.ratings, config, items=items, side=side)
 
 
 def rating_counts(ml: MovieLens) -> np.ndarray:

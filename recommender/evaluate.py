@@ -1,5 +1,6 @@
-"""Accuracy (RMSE/MAE) and top-N ranking quality on the canonical ml-100k folds, or on a
-seeded random 5-fold split for datasets that ship without folds."""
+"""Accuracy (RMSE/MAE) and top-N ranking quality on the canonical ml-100k folds, on a
+seeded random 5-fold split for datasets that ship without folds, or on a per-user temporal
+split (each user's latest ratings held out)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from recommender.config import ALSConfig, RankingConfig
 from recommender.data import Ratings, bit_count
 from recommender.model import ALSModel
 from recommender.movielens import MovieLens, dataset_format, load_fold
+from recommender.priors import ItemSide
 from recommender.vocab import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -23,6 +25,11 @@ FOLDS = ("u1", "u2", "u3", "u4", "u5")
 CANONICAL_SPLIT = "u1..u5"
 RANDOM_SPLIT = "random5"
 RANDOM_FOLDS = 5
+TEMPORAL_SPLIT = "temporal"
+# Each user's latest fifth of ratings is their test part (the future the model must predict).
+TEMPORAL_SHARE = 0.2
+# Training ratings of a test movie, as the bins that per-support RMSE is reported in.
+SUPPORT_BINS = ((0, 0), (1, 4), (5, 19), (20, None))
 # Fixed so random5 figures are reproducible run to run and comparable across code changes.
 SPLIT_SEED = 20180926
 RANKERS = ("model", "popularity")
@@ -188,6 +195,35 @@ def random_folds(n_ratings: int, n_folds: int = RANDOM_FOLDS, seed: int = SPLIT_
     return fold
 
 
+def temporal_test_mask(ratings: Ratings, share: float = TEMPORAL_SHARE) -> np.ndarray:
+    """True for each user's latest `share` of ratings (rounded half up): by timestamp, ties by
+    movie id then row, so the split is the same on every run and any row order of equal data."""
+    if not 0.0 < share < 1.0:
+        raise ValueError("share must be between 0 and 1")
+    order = np.lexsort((np.arange(len(ratings)), ratings.items, ratings.timestamps, ratings.users))
+    users = ratings.users[order]
+    starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
+    n_test = np.floor(sizes * share + 0.5).astype(np.int64)
+    position = np.arange(len(order)) - np.repeat(starts, sizes)
+    test = np.zeros(len(ratings), dtype=bool)
+    test[order] = position >= np.repeat(sizes - n_test, sizes)
+    return test
+
+
+def error_by_support(model: ALSModel, test: Ratings) -> list[dict[str, Any]]:
+    """RMSE of the test ratings grouped by how many training ratings their movie had: where
+    sparse and unseen movies cost accuracy."""
+    counts = model.item_counts[model.items.numbers(test.items)]
+    out = []
+    for lo, hi in SUPPORT_BINS:
+        inside = (counts >= lo) & (counts <= (np.inf if hi is None else hi))
+        rmse = error_metrics(model, test.subset(inside))[0] if inside.any() else float("nan")
+        label = f"{lo}" if hi == lo else f"{lo}+" if hi is None else f"{lo}-{hi}"
+        out.append({"support": label, "share": float(inside.mean()), "rmse": rmse})
+    return out
+
+
 def has_canonical_folds(ml: MovieLens) -> bool:
     """Whether the dataset is ml-100k with all five uN.base/uN.test files on disk."""
     return dataset_format(ml.name) == "100k" and all(
@@ -196,15 +232,19 @@ def has_canonical_folds(ml: MovieLens) -> bool:
 
 
 def split_folds(ml: MovieLens, folds: tuple[str, ...]) -> list[tuple[str, Ratings, Ratings]]:
-    """(fold name, train, test) for canonical fold names, or for ("random5",)."""
+    """(fold name, train, test) for canonical fold names, ("random5",) or ("temporal",)."""
+    if folds == (TEMPORAL_SPLIT,):
+        test = temporal_test_mask(ml.ratings)
+        return [("t1", ml.ratings.subset(~test), ml.ratings.subset(test))]
     if folds == (RANDOM_SPLIT,):
         fold_of = random_folds(len(ml.ratings))
         return [
             (f"r{k + 1}", ml.ratings.subset(fold_of != k), ml.ratings.subset(fold_of == k))
             for k in range(RANDOM_FOLDS)
         ]
-    if RANDOM_SPLIT in folds:
-        raise ValueError(f"{RANDOM_SPLIT} cannot be combined with other folds")
+    for whole in (RANDOM_SPLIT, TEMPORAL_SPLIT):
+        if whole in folds:
+            raise ValueError(f"{whole} cannot be combined with other folds")
     if dataset_format(ml.name) != "100k":
         raise ValueError(f"the canonical folds exist only for ml-100k; use {RANDOM_SPLIT}")
     return [(fold, *load_fold(ml.path, fold, ml.catalog)) for fold in folds]
@@ -219,22 +259,24 @@ def evaluate(
 ) -> dict[str, object]:
     """Fit on each fold's training part and score its test part: errors, fit time, ranking.
 
-    `folds`: canonical ml-100k names (u1..u5) or ("random5",), a random 5-fold split of all
-    ratings seeded with SPLIT_SEED; None picks u1..u5 when the dataset has them, else random5.
+    `folds`: canonical ml-100k names (u1..u5), ("random5",), a random 5-fold split of all
+    ratings seeded with SPLIT_SEED, or ("temporal",), each user's latest fifth of ratings
+    as one test part; None picks u1..u5 when the dataset has them, else random5.
     """
     if folds is None:
         folds = FOLDS if has_canonical_folds(ml) else (RANDOM_SPLIT,)
-    split = RANDOM_SPLIT if folds == (RANDOM_SPLIT,) else CANONICAL_SPLIT
+    split = folds[0] if folds in ((RANDOM_SPLIT,), (TEMPORAL_SPLIT,)) else CANONICAL_SPLIT
     if split == RANDOM_SPLIT:
         log.info("%s has no canonical folds: random 5-fold split, seed %d", ml.name, SPLIT_SEED)
     config = config or ALSConfig()
     items = Vocabulary(ml.catalog.movie_ids)
-    genre_masks = ml.catalog.genre_masks[[ml.catalog.row(int(m)) for m in items.ids]]
+    side = ItemSide.from_catalog(ml.catalog, items.ids)
+    genre_masks = side.genres
     rows: list[dict[str, Any]] = []
     splits = split_folds(ml, folds)
     for fold, train, test in splits:
         start = time.perf_counter()
-        model = ALSModel.fit(train, config, items=items, ranking=ranking)
+        model = ALSModel.fit(train, config, items=items, ranking=ranking, side=side)
         model = model.with_genres(genre_masks)
         seconds = time.perf_counter() - start
         rmse, mae = error_metrics(model, test)
@@ -249,6 +291,7 @@ def evaluate(
         }
         log.info("fold %s: rmse %.4f mae %.4f fit %.2fs %s", fold, rmse, mae, seconds, ranks)
         row = {"fold": fold, "rmse": rmse, "mae": mae, "fit_seconds": round(seconds, 3)}
+        row["by_support"] = error_by_support(model, test)
         rows.append({**row, **ranks, "similar": similar})
     return {
         "split": split,

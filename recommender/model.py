@@ -22,6 +22,7 @@ from recommender.groups import (
     group_stars,
     shortlist,
 )
+from recommender.priors import ItemPrior, ItemSide, apply_item_prior
 from recommender.solvers import Solver
 from recommender.vocab import Vocabulary
 
@@ -96,6 +97,7 @@ class ALSModel:
     rating_range: tuple[float, float] = (0.5, 5.0)
     meta: dict[str, object] = field(default_factory=dict)
     item_genres: np.ndarray | None = None  # genre bitmask per item index, for "more like this"
+    side_prior: ItemPrior | None = None  # pulls movies solved later (club movies) toward it
     _overrides: dict[int, _UserState] = field(default_factory=dict, repr=False)
     _removed: set[int] = field(default_factory=set, repr=False)
     _extra_rated: dict[int, dict[int, float]] = field(default_factory=dict, repr=False)
@@ -136,8 +138,13 @@ class ALSModel:
         items: Vocabulary | None = None,
         ranking: RankingConfig | None = None,
         init: ALSModel | None = None,
+        side: ItemSide | None = None,
     ) -> ALSModel:
-        """Fit on (user id, movie id, stars) rows; `items` fixes the movie vocabulary."""
+        """Fit on (user id, movie id, stars) rows; `items` fixes the movie vocabulary.
+
+        `side` (genres and years per item) pulls sparse movies toward what those predict,
+        with `config.side_prior` (`recommender.priors`), and movies solved later too.
+        """
         config = config or ALSConfig()
         if len(ratings) == 0:
             raise ValueError("cannot fit on zero ratings")
@@ -155,6 +162,12 @@ class ALSModel:
         else:
             warm = init._warm_start(users, items, config) if init is not None else None
             factors = ALSTrainer(config).fit(matrix, init=warm)
+        prior = None
+        if side is not None and config.side_prior > 0 and config.model == "als":
+            counts = np.bincount(matrix.indices, minlength=len(items))
+            factors, prior = apply_item_prior(
+                factors, counts, side, config.side_prior, config.side_prior_ridge
+            )
         lo, hi = float(ratings.ratings.min()), float(ratings.ratings.max())
         meta = {"fit_seconds": round(time.perf_counter() - start, 3), "fitted_at": time.time()}
         return cls(
@@ -167,6 +180,7 @@ class ALSModel:
             ranking or RankingConfig(),
             (min(lo, 1.0), max(hi, 5.0)),
             meta,
+            side_prior=prior,
         )
 
     def _warm_start(self, users: Vocabulary, items: Vocabulary, config: ALSConfig) -> Factors:
@@ -318,7 +332,12 @@ class ALSModel:
 
     # ------------------------------------------------------------------- items
     def with_item(
-        self, movie_id: int, user_ids: np.ndarray, ratings: np.ndarray, genres: int = 0
+        self,
+        movie_id: int,
+        user_ids: np.ndarray,
+        ratings: np.ndarray,
+        genres: int = 0,
+        year: int = 0,
     ) -> ALSModel:
         """A model where `movie_id` (appended if new) is re-solved from its full current
         ratings by an exact item half-step against the current user side; self is unchanged.
@@ -326,7 +345,9 @@ class ALSModel:
         Users the model cannot score are ignored. Its counts, means and support become those
         of the known raters. Folded-in raters get it in their rated items (their vectors wait
         for `with_user`); fitted raters get it in `_extra_rated`, so they never have it
-        recommended. New arrays replace the item side; the user side is shared.
+        recommended. New arrays replace the item side; the user side is shared. With an
+        `side_prior`, the solved row is pulled toward what `genres` (bitmask) and `year`
+        predict, as for a fitted movie with as many ratings.
         """
         user_ids = np.array(user_ids, dtype=np.int64)
         ratings = np.array(ratings, dtype=np.float32)
@@ -340,6 +361,13 @@ class ALSModel:
         fold = self._trainer.fold_in_item(
             side.factors, side.users.numbers(user_ids), ratings, side.solvers
         )
+        fold_bias, fold_vector = fold.bias, fold.vector
+        if self.side_prior is not None:  # sparse like a fitted movie: pulled toward its prior
+            one = ItemSide(np.array([genres]), np.array([year]))
+            b, v = self.side_prior.shrink(
+                np.array([fold.bias]), fold.vector[None, :], np.array([len(ratings)]), one
+            )
+            fold_bias, fold_vector = float(b[0]), v[0]
         new = self._derive()
         f = self.factors
         idx = self.items.get(movie_id)
@@ -356,7 +384,7 @@ class ALSModel:
             counts, sums, unit = counts.copy(), sums.copy(), unit.copy()
             item_bias, item_factors = item_bias.copy(), item_factors.copy()
             pref_item = None if pref_item is None else pref_item.copy()
-        item_bias[idx], item_factors[idx] = fold.bias, fold.vector
+        item_bias[idx], item_factors[idx] = fold_bias, fold_vector
         if pref_item is not None and fold.preference is not None:
             pref_item[idx] = fold.preference
         new.factors = dataclasses.replace(

@@ -12,6 +12,7 @@ from recommender.als import Factors
 from recommender.atomic import atomic_write
 from recommender.config import ALSConfig, RankingConfig
 from recommender.model import ALSModel
+from recommender.priors import ItemPrior
 from recommender.solvers import GaussianPrior
 from recommender.vocab import Vocabulary
 
@@ -64,6 +65,8 @@ def save_model(model: ALSModel, path: Path, extra: dict[str, object] | None = No
             arrays[f"{side}_prior_mean"] = prior.mean
             arrays[f"{side}_prior_precision"] = prior.precision
             arrays[f"{side}_prior_noise"] = np.array(prior.noise_precision)
+    if model.side_prior is not None:
+        arrays["side_prior_coef"] = model.side_prior.coef
     atomic_write(path, lambda tmp: np.savez(tmp, **arrays))
     sidecar = json.dumps(meta, indent=2, default=str).encode()
     atomic_write(metadata_path(path), lambda tmp: tmp.write_bytes(sidecar))
@@ -138,6 +141,11 @@ def load_model(
         RankingConfig(**meta["ranking"]),
         tuple(meta["rating_range"]),  # type: ignore[arg-type]
         {k: v for k, v in meta.items() if k in ("fit_seconds", "fitted_at", "rmse")},
+        side_prior=(
+            ItemPrior(arrays["side_prior_coef"], config.side_prior)
+            if "side_prior_coef" in arrays
+            else None
+        ),
     )
 
 

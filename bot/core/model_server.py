@@ -199,6 +199,13 @@ class ModelServer:
         catalog = self.catalog
         return int(catalog.genre_masks[catalog.row(movie)]) if movie in catalog else 0
 
+    def _side_of(self, movie: int) -> tuple[int, int]:
+        """A movie's genre bitmask and release year (0 when unknown): what a sparse movie's
+        prior is predicted from."""
+        catalog = self.catalog
+        year = int(catalog.years[catalog.row(movie)]) if movie in catalog else 0
+        return self._genres(movie), year
+
     def _solve_club(self, model: ALSModel, ratings: RatingArrays) -> ALSModel:
         """`model` with every club movie solved from these ratings (the snapshot may predate
         their latest ones)."""
@@ -206,7 +213,7 @@ class ModelServer:
         for movie in sorted(self._club):
             rated = movies == movie
             model = _with_item(
-                model, movie, users[rated].tolist(), stars[rated].tolist(), self._genres(movie)
+                model, movie, users[rated].tolist(), stars[rated].tolist(), *self._side_of(movie)
             )
         return model
 
@@ -223,7 +230,7 @@ class ModelServer:
         stale = [m for m in self._club if m not in fitted or self._club_dirty.get(m, 0) > start_seq]
         for movie in sorted(stale):
             raters = await self.store.ratings.movie_ratings(movie)
-            model = _with_item(model, movie, *raters, self._genres(movie))
+            model = _with_item(model, movie, *raters, *self._side_of(movie))
         return model
 
     async def _fold(self, model: ALSModel, member: int) -> tuple[ALSModel, int]:
@@ -275,10 +282,10 @@ class ModelServer:
         if self._model is not None:  # no await between reading and replacing the model
             model = self._model
             for movie in club:  # the items must exist before the member's fold uses them
-                model = _with_item(model, movie, *raters[movie], self._genres(movie))
+                model = _with_item(model, movie, *raters[movie], *self._side_of(movie))
             model = _with_member(model, int(member), ids, stars)
             for movie in club:  # and be solved again now that a new rater is known too
-                model = _with_item(model, movie, *raters[movie], self._genres(movie))
+                model = _with_item(model, movie, *raters[movie], *self._side_of(movie))
             self._model = model
         return len(ids)
 
@@ -394,6 +401,7 @@ class ModelServer:
             self.snapshot_path if self._model is not None else None,
             s.refit_memory_limit_mb,
             tuple(sorted(self._club)),
+            tuple(self._side_of(m) for m in sorted(self._club)),
         )
 
     async def _swap(self, model: ALSModel, start_seq: int) -> None:
@@ -469,13 +477,19 @@ def _without_removed(model: ALSModel, club: frozenset[int]) -> ALSModel:
 
 
 def _with_item(
-    model: ALSModel, movie: int, members: list[int], stars: list[float], genres: int = 0
+    model: ALSModel,
+    movie: int,
+    members: list[int],
+    stars: list[float],
+    genres: int = 0,
+    year: int = 0,
 ) -> ALSModel:
-    """`model` with a club movie solved from its raters (dropped while nobody rated it)."""
+    """`model` with a club movie solved from its raters (dropped while nobody rated it),
+    pulled toward what its genres and year predict while it has few ratings."""
     if not members:
         return model.without_item(movie) if movie in model.items else model
     keys = MemberKeys.keys(np.asarray(members, dtype=np.int64))
-    return model.with_item(movie, keys, np.asarray(stars, dtype=np.float32), genres)
+    return model.with_item(movie, keys, np.asarray(stars, dtype=np.float32), genres, year)
 
 
 def fit_in_thread(job: FitJob) -> Awaitable[FitResult]:

@@ -22,6 +22,8 @@ from recommender.data import Ratings
 from recommender.datasets import load_dataset
 from recommender.evaluate import error_metrics
 from recommender.model import ALSModel
+from recommender.movielens import MovieLens
+from recommender.priors import ItemSide
 from recommender.snapshot import load_model, metadata_path, read_metadata, save_model
 from recommender.vocab import Vocabulary
 
@@ -43,6 +45,7 @@ class FitJob:
     warm_start: Path | None = None
     memory_limit_mb: int = 0
     club_movies: tuple[int, ...] = ()  # movie ids the club added: items next to the catalog's
+    club_side: tuple[tuple[int, int], ...] = ()  # (genre bitmask, year) per club movie
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,7 @@ def run_fit(job: FitJob) -> FitResult:
         except (ValueError, OSError) as exc:
             log.warning("not warm-starting from %s: %s", job.warm_start, exc)
     items = Vocabulary(np.concatenate([ml.catalog.movie_ids, np.asarray(job.club_movies, int)]))
-    model = ALSModel.fit(train, job.config, items=items, init=init)
+    model = ALSModel.fit(train, job.config, items=items, init=init, side=_item_side(ml, job))
     rmse, _ = error_metrics(model, ml.ratings.subset(held))
     seconds = time.perf_counter() - start
     save_model(
@@ -114,6 +117,17 @@ def run_fit(job: FitJob) -> FitResult:
         },
     )
     return FitResult(job.snapshot, len(train), rmse, seconds)
+
+
+def _item_side(ml: MovieLens, job: FitJob) -> ItemSide:
+    """Genres and years of the catalog's movies, then of the club's (the job carries those)."""
+    side = ItemSide.from_catalog(ml.catalog, ml.catalog.movie_ids)
+    club = np.asarray(job.club_side, np.int64).reshape(-1, 2)
+    if len(club) != len(job.club_movies):
+        club = np.zeros((len(job.club_movies), 2), np.int64)
+    return ItemSide(
+        np.concatenate([side.genres, club[:, 0]]), np.concatenate([side.years, club[:, 1]])
+    )
 
 
 def snapshot_matches(path: Path, base_fingerprint: str, config: ALSConfig) -> bool:

@@ -137,3 +137,18 @@ def test_bench_json_shape(run):
     assert row["seconds_per_iteration"] > 0 and row["peak_rss_mb"] > 0
     for key in ("search_ms", "recommend_ms"):
         assert doc[key]["p50"] <= doc[key]["p99"]
+
+
+def test_evaluate_temporal_split(run, ml100k_dir: Path):
+    write_latest_small(ml100k_dir / "ml-latest-small")
+    code, doc = run("--dataset", "ml-latest-small", "evaluate", "--split", "temporal")
+    assert code == 0 and doc["split"] == "temporal" and doc["seed"] is None
+    (fold,) = doc["folds"]
+    assert fold["fold"] == "t1" and 0 < fold["rmse"] < 2
+    assert [b["support"] for b in fold["by_support"]] == ["0", "1-4", "5-19", "20+"]
+    assert sum(b["share"] for b in fold["by_support"]) == pytest.approx(1.0)
+    assert set(doc["ranking"]["model"]) >= {"precision", "ndcg"}
+    code, _ = run(
+        "--dataset", "ml-latest-small", "evaluate", "--split", "temporal", "--folds", "u1"
+    )
+    assert code == 2  # one way to name the split at a time
