@@ -7,6 +7,7 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.core.keys import MemberKeys
@@ -16,6 +17,7 @@ from bot.core.services import Services
 from bot.settings import Settings
 from bot.store import Store
 from recommender.config import ALSConfig
+from recommender.priors import ItemSide
 from recommender.snapshot import load_model
 from tests.bot.conftest import eventually
 
@@ -407,3 +409,30 @@ async def test_group_picks_leave_out_hidden_movies_and_favour_watchlists(engine:
     favoured, _ = await engine.queries.recommend_group([ALICE, BOB], 30)
     ranks = [p.movie.movie_id for p in favoured]
     assert wanted in ranks and ranks.index(wanted) < 29
+
+
+async def test_club_movies_with_few_ratings_lean_on_their_genres(engine: Services, store: Store):
+    drama = await store.club_movies.add("Quiet Drama (2023)", ("Drama",), ALICE)
+    horror = await store.club_movies.add("Loud Horror (2023)", ("Horror",), ALICE)
+    await engine.models.load_club_movies()
+    for movie in (drama, horror):  # the same single rating: only the genres differ
+        await engine.ratings.rate(ALICE, movie.movie_id, 3)
+
+    def biases() -> tuple[float, float]:
+        model = engine.models.model
+        assert model.side_prior is not None
+        return tuple(
+            float(model.factors.item_bias[model.items.index(m.movie_id)]) for m in (drama, horror)
+        )
+
+    model = engine.models.model
+    catalog = engine.models.catalog
+    side = ItemSide.from_catalog(catalog, np.array([drama.movie_id, horror.movie_id]))
+    assert side.genres.tolist() == [catalog.genre_mask("Drama"), catalog.genre_mask("Horror")]
+    prior = side.features(np.ones(2)) @ model.side_prior.coef  # what one rating's prior says
+    folded = biases()
+    assert abs(folded[0] - folded[1]) > 1e-3
+    assert np.sign(folded[0] - folded[1]) == np.sign(prior[0, 0] - prior[1, 0])
+    assert await engine.models.refit()  # the worker's fit knows the club's genres too
+    refitted = biases()
+    assert np.sign(refitted[0] - refitted[1]) == np.sign(prior[0, 0] - prior[1, 0])
