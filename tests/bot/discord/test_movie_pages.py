@@ -170,9 +170,13 @@ async def test_a_scheduled_movie_night_lasts_the_movies_runtime(
     (poll,) = await chosen.wait_followups(1, timeout=15)
     catalog = harness.bot.services.models.catalog
     runtimes = {}
-    for button in poll.buttons[:-1]:  # every option has a TMDB page with a runtime
+    linked = []  # options with a TMDB id; each gets a page with a runtime
+    for k, button in enumerate(poll.buttons[:-1]):
         movie = catalog.movie(int(button.custom_id.rsplit(":", 1)[1]))
         tmdb_id = int(catalog.tmdb_ids[catalog.row(movie.movie_id)])
+        if tmdb_id <= 0:
+            continue
+        linked.append(k)
         if tmdb_id not in fake_tmdb.MOVIES:
             page = fake_tmdb._movie(
                 tmdb_id,
@@ -186,6 +190,9 @@ async def test_a_scheduled_movie_night_lasts_the_movies_runtime(
             )
             monkeypatch.setitem(fake_tmdb.MOVIES, tmdb_id, page)
         runtimes[movie.display] = fake_tmdb.MOVIES[tmdb_id]["runtime"]
+    ticked = poll.buttons[linked[0]].custom_id  # one vote makes a linked movie the winner
+    await (await harness.emu.click(poll, ticked, user_id=members[0])).final(10)
+    poll = harness.emu.message(poll.id)
     closing = await harness.emu.click(poll, poll.buttons[-1].custom_id, user_id=members[0])
     (announcement,) = await closing.wait_followups(1)
     role = harness.emu.grant(GUILD, harness.emu.bot_user_id, CREATE_EVENTS)

@@ -141,8 +141,8 @@ async def test_strategies(
     assert result.embeds[0]["footer"]["text"].startswith(f"Strategy: {strategy} · ")
     rows = picks(result)
     assert len(rows) == 3
-    for _, score, stars in rows:
-        assert score == pytest.approx(combine(list(stars.values())), abs=0.051)
+    for _, score, stars in rows:  # group and members each shown to 0.1: 0.05 off apiece
+        assert score == pytest.approx(combine(list(stars.values())), abs=0.101)
 
 
 async def test_fair_and_most_pleasure_differ_for_split_tastes(harness: RestartableHarness):
