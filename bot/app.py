@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import discord
 
 from bot.core.services import Services
-from bot.discord.client import MovieBot
+from bot.discord.client import MovieBot, create_bot
 from bot.discord.endpoints import discord_endpoints
 from bot.settings import DISCORD_API_BASE, Settings
 from bot.store import Store
@@ -62,7 +62,7 @@ async def running_bot(
     """A logged-in bot connected to the gateway in the background; closed on exit."""
     with discord_endpoints(_api_base(settings), settings.gateway_url):
         store = await Store.open(settings.store_target)
-        bot = MovieBot(settings, Services.build(settings, store), start_services=start_services)
+        bot = create_bot(settings, Services.build(settings, store), start_services=start_services)
         try:
             await bot.login(settings.discord_token or "")
             task = bot.loop.create_task(bot.connect(reconnect=True), name="discord-gateway")
@@ -85,7 +85,7 @@ async def run_online(settings: Settings) -> None:
     log.info("starting with settings %s", settings.describe())
     with discord_endpoints(_api_base(settings), settings.gateway_url):
         async with Store(settings.store_target) as store:
-            bot = MovieBot(settings, Services.build(settings, store))
+            bot = create_bot(settings, Services.build(settings, store))
             async with bot:
                 await bot.start(settings.discord_token)
 

@@ -33,6 +33,48 @@ def _number(env: dict[str, str], name: str, default: float, kind: type = float) 
         raise SettingsError(f"{name} must be a {kind.__name__}, got {raw!r}") from None
 
 
+def _shards(
+    env: dict[str, str], database_url: str | None
+) -> tuple[int | None, tuple[int, ...] | None]:
+    """SHARD_COUNT and SHARD_IDS ("0,1", "0-3", "0-3,8"), checked against each other."""
+    raw_count, raw_ids = _get(env, "SHARD_COUNT", ""), _get(env, "SHARD_IDS", "")
+    if not raw_count:
+        if raw_ids:
+            raise SettingsError(
+                "SHARD_IDS needs SHARD_COUNT, the total number of shards across all processes"
+            )
+        return None, None
+    if not raw_count.isdigit() or int(raw_count) < 1:
+        raise SettingsError(f"SHARD_COUNT must be a whole number of at least 1, got {raw_count!r}")
+    count = int(raw_count)
+    if not raw_ids:
+        return count, None
+    ids: list[int] = []
+    for part in raw_ids.split(","):
+        low, dash, high = part.strip().partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()):
+            raise SettingsError(
+                f"SHARD_IDS must list shard numbers and ranges like 0,1 or 0-3, got {raw_ids!r}"
+            )
+        first, last = int(low), int(high) if dash else int(low)
+        if last < first:
+            raise SettingsError(f"SHARD_IDS range {part.strip()!r} runs backwards")
+        ids.extend(range(first, last + 1))
+    if len(set(ids)) != len(ids):
+        raise SettingsError(f"SHARD_IDS names a shard twice: {raw_ids!r}")
+    if max(ids) >= count:
+        raise SettingsError(
+            f"SHARD_IDS {raw_ids!r} names shard {max(ids)}, but SHARD_COUNT={count} numbers "
+            f"shards 0 to {count - 1}"
+        )
+    if database_url is None:
+        raise SettingsError(
+            "SHARD_IDS runs this process as one of several, which cannot share one SQLite "
+            "file: set DATABASE_URL to a PostgreSQL database they all use"
+        )
+    return count, tuple(sorted(ids))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the bot reads from its environment. The token never appears in repr."""
@@ -60,6 +102,8 @@ class Settings:
     night_reminder_lead: float = 900.0
     night_runtime: float = 7200.0
     night_timezone: str = "UTC"
+    shard_count: int | None = None  # None: one unsharded gateway connection (the default)
+    shard_ids: tuple[int, ...] | None = None  # the shards this process owns (a cluster)
     clock: Clock = field(default_factory=Clock, repr=False, compare=False)
 
     @property
@@ -71,6 +115,11 @@ class Settings:
     def store_location(self) -> str:
         """Where the data lives, safe to log (never the URL's password)."""
         return safe_url(self.database_url) if self.database_url else str(self.database_path)
+
+    @property
+    def sharded(self) -> bool:
+        """Whether the bot runs as discord.py's AutoShardedBot (SHARD_COUNT or SHARD_IDS set)."""
+        return self.shard_count is not None
 
     @property
     def model_dir(self) -> Path:
@@ -135,6 +184,8 @@ class Settings:
                 "DATABASE_URL must start with postgresql:// (or postgres://), got "
                 f"{safe_url(database_url)!r}; leave it empty to keep the SQLite file"
             )
+        shard_count, shard_ids = _shards(env, database_url)
+        model_dir = _get(env, "MODEL_DIR", "")
         return cls(
             discord_token=_get(env, "DISCORD_TOKEN", "") or None,
             api_base=_get(env, "DISCORD_API_BASE", DISCORD_API_BASE).rstrip("/"),
@@ -158,6 +209,9 @@ class Settings:
             night_reminder_lead=durations["NIGHT_REMINDER_LEAD"],
             night_runtime=durations["NIGHT_RUNTIME"],
             night_timezone=zone,
+            shard_count=shard_count,
+            shard_ids=shard_ids,
+            models_path=Path(model_dir) if model_dir else None,
         )
 
     def describe(self) -> dict[str, object]:

@@ -72,7 +72,16 @@ class MovieBot(commands.Bot):
         extensions: tuple[str, ...] = EXTENSIONS,
         start_services: bool = True,
     ) -> None:
+        shards = (
+            {
+                "shard_count": settings.shard_count,
+                "shard_ids": list(settings.shard_ids) if settings.shard_ids else None,
+            }
+            if settings.sharded
+            else {}
+        )
         super().__init__(
+            **shards,
             command_prefix=commands.when_mentioned,
             help_command=None,
             intents=minimal_intents(),
@@ -148,3 +157,14 @@ class MovieBot(commands.Bot):
         await self.timers.stop()
         await self.services.close()
         await super().close()
+
+
+class ShardedMovieBot(MovieBot, commands.AutoShardedBot):
+    """The same bot over several gateway connections (SHARD_COUNT, and SHARD_IDS for a
+    process that owns only some of them)."""
+
+
+def create_bot(settings: Settings, services: Services, **options: Any) -> MovieBot:
+    """A plain MovieBot unless the settings ask for shards."""
+    kind = ShardedMovieBot if settings.sharded else MovieBot
+    return kind(settings, services, **options)

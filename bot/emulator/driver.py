@@ -64,13 +64,17 @@ class DiscordEmulator:
         followup_window: float = 900.0,
         host: str = "127.0.0.1",
         port: int = 0,
+        shard_count: int = 1,
     ) -> None:
-        """Configure; nothing listens until `start()`. `token=None` accepts any bot token."""
+        """Configure; nothing listens until `start()`. `token=None` accepts any bot token.
+        With `shard_count` > 1 the bot must IDENTIFY once per shard (guilds are split by id)."""
         self.state = EmulatorState(
             EmuUser(bot_user_id, bot_name, bot=True), application_id or bot_user_id
         )
         self.host, self.port = host, port
-        self.gateway = Gateway(self.state, lambda: self.gateway_url, token=token)
+        self.gateway = Gateway(
+            self.state, lambda: self.gateway_url, token=token, shard_count=shard_count
+        )
         self.server = DiscordServer(
             self.state,
             self.gateway,
@@ -174,12 +178,12 @@ class DiscordEmulator:
         return await self.state.wait_for(check, timeout, what)
 
     async def wait_until_connected(self, timeout: float = 10.0) -> None:
-        """Wait until the bot identified and READY plus GUILD_CREATEs were queued."""
+        """Wait until the bot identified (every shard) and READY plus GUILD_CREATEs were queued."""
         await self.state.wait_for(lambda: self.gateway.ready, timeout, "the bot to IDENTIFY")
 
-    def force_reconnect(self) -> None:
+    def force_reconnect(self, shard_id: int = 0) -> None:
         """Ask the bot to reconnect (op 7); it resumes and events sent meanwhile are replayed."""
-        self.gateway.request_reconnect()
+        self.gateway.request_reconnect(shard_id)
 
     async def wait_commands_registered(
         self, *names: str, guild_id: int | None = None, timeout: float = 10.0
@@ -228,13 +232,15 @@ class DiscordEmulator:
         state.guilds[gid] = guild
         guild.members[state.bot_user.id] = EmuMember(state.bot_user)
         guild.members[owner] = EmuMember(state.user(owner, f"owner{gid % 1000}"))
-        if self.gateway.ready:
+        session = self.gateway.sessions.get(self.gateway.shard_for(gid))
+        if session is not None and session.ready:
             self.gateway.dispatch("GUILD_CREATE", self._guild_create(gid))
         return guild
 
     def _guild_create(self, guild_id: int) -> dict[str, Any]:
         """GUILD_CREATE honouring the bot's members intent."""
-        return self.state.guild_payload(guild_id, all_members=bool(self.gateway.intents & 2))
+        intents = self.gateway.intents_for(guild_id)
+        return self.state.guild_payload(guild_id, all_members=bool(intents & 2))
 
     def add_channel(
         self, guild_id: int, name: str, *, voice: bool = False, stage: bool = False

@@ -196,10 +196,12 @@ class DiscordServer:
 
     # --- identity ----------------------------------------------------------------
     async def get_gateway(self, request: web.Request) -> web.Response:
-        """Where the gateway lives (discord.py's plain Client never asks, but be kind)."""
+        """Where the gateway lives and how many shards to run (AutoShardedBot asks when it
+        is not told a shard count)."""
         url = self.gateway.resume_url()
         limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
-        return json_response({"url": url, "shards": 1, "session_start_limit": limit})
+        shards = self.gateway.shard_count
+        return json_response({"url": url, "shards": shards, "session_start_limit": limit})
 
     async def get_me(self, request: web.Request) -> web.Response:
         """The bot's own user, requested at login."""
