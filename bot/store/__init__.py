@@ -135,6 +135,8 @@ class Store:
             for table, column in _MEMBER_TABLES:
                 cursor = await conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (user,))
                 counts[table] = max(cursor.rowcount, 0)
+            # bookkeeping, not their data (not counted): deleting their ratings just moved it
+            await conn.execute("DELETE FROM member_changes WHERE user_id = ?", (user,))
             # the movies they added stay the club's; only who added them is forgotten
             await conn.execute("UPDATE club_movies SET added_by = NULL WHERE added_by = ?", (user,))
             await conn.execute(

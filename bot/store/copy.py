@@ -35,6 +35,9 @@ TABLES = (
     "nights",
     "night_attendees",
 )
+# Derived tables, never copied: published snapshots belong to the source's model folder, and
+# the target's trigger numbers its members' changes itself as the ratings arrive.
+_DERIVED = frozenset({"model_versions", "member_changes"})
 # Tables whose ids come from an identity column, which must continue after the copied ids.
 _IDENTITIES = (("fits", "fit_id"), ("polls", "poll_id"), ("nights", "night_id"))
 
@@ -81,7 +84,7 @@ async def copy_store(source: str | Path, target: str | Path) -> dict[str, int]:
     nothing written) if a count differs after the copy.
     """
     async with Store(source) as src, Store(target) as dst:
-        missing = await _tables(src) - set(TABLES)
+        missing = await _tables(src) - set(TABLES) - _DERIVED
         if missing:
             raise RuntimeError(f"migrate-store does not know the tables {sorted(missing)}")
         dst_location = dst.location

@@ -40,10 +40,11 @@ def _sql_set(values: tuple[str, ...]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Variant:
-    """One migration statement spelled per dialect, where translation cannot bridge them."""
+    """One migration statement spelled per dialect, where translation cannot bridge them
+    (None: nothing to do in that dialect)."""
 
-    sqlite: str
-    postgresql: str
+    sqlite: str | None
+    postgresql: str | None
 
 
 _PG_TYPES = (
@@ -296,6 +297,42 @@ MIGRATIONS: tuple[tuple[str | Variant, ...], ...] = (
         """,
         "CREATE INDEX night_attendees_user ON night_attendees (user_id)",
     ),
+    # 8: several bot processes on one PostgreSQL database: the snapshots the fitting process
+    # published for the others, and a change number per member (from one sequence, so it
+    # never repeats, even after /forgetme) that a trigger moves with every rating change,
+    # whichever process or command made it. SQLite, one process, keeps both tables empty.
+    (
+        """
+        CREATE TABLE model_versions (
+            version      INTEGER PRIMARY KEY AUTOINCREMENT,
+            dataset      TEXT    NOT NULL,
+            file         TEXT    NOT NULL,
+            published_at REAL    NOT NULL
+        )
+        """,
+        "CREATE TABLE member_changes (user_id INTEGER PRIMARY KEY, seq INTEGER NOT NULL)",
+        Variant(None, "CREATE SEQUENCE member_change_seq"),
+        Variant(
+            None,
+            """
+            CREATE FUNCTION member_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                member BIGINT := CASE WHEN TG_OP = 'DELETE' THEN OLD.user_id
+                                      ELSE NEW.user_id END;
+            BEGIN
+                INSERT INTO member_changes (user_id, seq)
+                VALUES (member, nextval('member_change_seq'))
+                ON CONFLICT (user_id) DO UPDATE SET seq = excluded.seq;
+                RETURN NULL;
+            END $$
+            """,
+        ),
+        Variant(
+            None,
+            "CREATE TRIGGER ratings_member_changed AFTER INSERT OR UPDATE OR DELETE ON ratings "
+            "FOR EACH ROW EXECUTE FUNCTION member_changed()",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -306,7 +343,9 @@ def statements(version: int, dialect: Dialect) -> list[str]:
     out: list[str] = []
     for step in MIGRATIONS[version - 1]:
         if isinstance(step, Variant):
-            out.append(step.sqlite if dialect == "sqlite" else step.postgresql)
+            spelled = step.sqlite if dialect == "sqlite" else step.postgresql
+            if spelled is not None:
+                out.append(spelled)
         else:
             out.append(step if dialect == "sqlite" else postgresql_ddl(step))
     return out
