@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.core.keys import MemberKeys
+from bot.core.published import drop_published, publish_file, same_snapshot
 from bot.core.refit import (
     HANDOFF_NAME,
     FitJob,
@@ -32,6 +33,7 @@ from bot.core.refit import (
 )
 from bot.settings import Settings
 from bot.store.backend import StoreBackend
+from bot.store.cluster import ClusterLink
 from bot.store.schema import CLUB_MOVIE_IDS, RatingArrays
 from recommender.data import Catalog
 from recommender.datasets import id_space, load_dataset, rating_counts
@@ -44,6 +46,7 @@ log = logging.getLogger(__name__)
 
 FitRunner = Callable[[FitJob], Awaitable[FitResult]]
 MAX_BACKOFF = 3600.0
+CLUSTER_TICK = 2.0  # seconds between looks at the fitting role and published snapshots
 
 
 class DatasetMismatch(RuntimeError):
@@ -83,6 +86,13 @@ class ModelServer:
         self._locks: dict[int, asyncio.Lock] = {}
         self._purge_due = False  # a member was forgotten: refit soon, whatever the change count
         self._carried = 0  # changes from before this process started, not yet in a fit
+        # Several processes on one PostgreSQL database (DATABASE_URL): one fits and publishes
+        # snapshots, the others load them; members' vectors follow their change numbers.
+        self._cluster = ClusterLink(settings.database_url) if settings.database_url else None
+        self._version = 0  # the published snapshot version serving (0: none)
+        self._member_seq: dict[int, int] = {}  # member -> change number their vector reflects
+        self._requests: set[asyncio.Task[None]] = set()
+        self._loaded = asyncio.Event()  # set whenever a published snapshot starts serving
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -137,25 +147,137 @@ class ModelServer:
                 f"{s.database_path} holds ratings of {bound} movies, but DATASET is {s.dataset}, "
                 f"which numbers movies differently: {hint}."
             )
-        await asyncio.to_thread(remove_leftovers, s.model_dir)
+        if self._cluster is not None:
+            self._cluster.on_model = self._wake.set
+            self._cluster.on_refit = self._refit_requested
+            await self._cluster.connect()
         self.ml = await asyncio.to_thread(load_dataset, s.dataset, s.data_dir, s.movielens_dir)
         await self.load_club_movies()
-        model = await self._load_snapshot()
-        if model is None:
-            if not await self._refit_now():
-                raise InitialFitFailed(f"the first model fit failed: {self.last_error}")
-        else:
-            self._model = await self._sync_members(model)
-            self.generation += 1
-            # changes made before a restart still count toward the next refit
-            self._carried = await self.store.fits.changes_since_fit()
+        await self._serve_first_model()
         self._schedule_next()
         if periodic:
             self._loop_task = asyncio.create_task(self._refit_loop(), name="refit-loop")
 
-    async def _load_snapshot(self) -> ALSModel | None:
-        """The snapshot on disk if it was fitted on this data with these settings."""
-        path = self.snapshot_path
+    async def _serve_first_model(self) -> None:
+        """Alone or fitting for all: the snapshot on disk, else a first fit. Otherwise: the
+        newest published snapshot, waiting for one (or for the fitting role to be free)."""
+        while not await self._leading():
+            if await self._follow():
+                return
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), CLUSTER_TICK)
+        model = await self._load_snapshot()
+        if model is None:
+            if not await self._refit_now():
+                raise InitialFitFailed(f"the first model fit failed: {self.last_error}")
+            return
+        self._model = await self._synced(model)
+        self.generation += 1
+        # changes made before a restart still count toward the next refit
+        self._carried = await self.store.fits.changes_since_fit()
+        await self._publish_serving()
+
+    async def _leading(self) -> bool:
+        """Whether this process fits (always, alone); taking the role, when free, clears what
+        a killed fitter left in the model folder."""
+        if self._cluster is None:
+            await asyncio.to_thread(remove_leftovers, self.settings.model_dir)
+            return True
+        was = self._cluster.leading
+        if not await self._cluster.try_lead():
+            return False
+        if not was:
+            log.info("this process fits the model for every process on this database")
+            await asyncio.to_thread(remove_leftovers, self.settings.model_dir)
+        return True
+
+    async def _synced(self, model: ALSModel) -> ALSModel:
+        """`_sync_members`, remembering the members' change numbers read before their ratings
+        (a change after that shows as a newer number: `refresh` folds it in)."""
+        seqs = await self.store.shared.member_seqs() if self._cluster is not None else {}
+        model = await self._sync_members(model)
+        self._member_seq = seqs
+        return model
+
+    async def _follow(self) -> bool:
+        """Serve the newest published snapshot if it is newer than the serving one; loaded
+        in a thread and brought up to date with the store, so the event loop never stalls."""
+        latest = await self.store.shared.latest(self.settings.dataset)
+        if latest is None or latest.version <= self._version:
+            return False
+        path = self.settings.model_dir / latest.file
+        if not path.exists():
+            log.warning("published snapshot %s is not in MODEL_DIR (shared with the fitting "
+                        "process?); waiting for the next one", path)  # fmt: skip
+            self._version = latest.version
+            return False
+        model = await self._load_snapshot(path)
+        if model is None:
+            self._version = latest.version  # fitted on other data or settings: keep serving
+            return False
+        await self.load_club_movies()  # the club may have added movies through another process
+        model = await self._synced(model)
+        self._model, self._version = model, latest.version
+        self.generation += 1
+        self._loaded.set()
+        self._carried = 0
+        log.info("serving published snapshot version %d", latest.version)
+        return True
+
+    async def _publish_serving(self) -> None:
+        """Fitting for several processes: publish the serving snapshot unless the newest
+        published one is the same fit."""
+        if self._cluster is None or not self._cluster.leading:
+            return
+        latest = await self.store.shared.latest(self.settings.dataset)
+        if latest is not None:
+            published = self.settings.model_dir / latest.file
+            if await asyncio.to_thread(same_snapshot, published, self.snapshot_path):
+                self._version = latest.version
+                return
+        await self._publish()
+
+    async def _publish(self) -> None:
+        """Give the serving snapshot its own published name and record it as the newest
+        version (the other processes hear of it at COMMIT); older published files go."""
+        s = self.settings
+        name = await asyncio.to_thread(publish_file, self.snapshot_path)
+        self._version = await self.store.shared.publish(s.dataset, name)
+        await asyncio.to_thread(drop_published, s.model_dir, s.dataset, name)
+        log.info("published snapshot version %d as %s", self._version, name)
+
+    def _refit_requested(self, payload: str) -> None:
+        """Another process asked for a refit (a /refit, or "purge" after a /forgetme)."""
+        if self._cluster is None or not self._cluster.leading:
+            return
+        if payload == "purge":
+            self._purge_due = True
+            self.refit_soon(self.settings.purge_refit_delay)
+        else:
+            self.refit()
+
+    async def refresh(self, *members: int) -> None:
+        """Make these members' vectors reflect their latest committed ratings, which another
+        process may have written (a no-op for a process alone on its database)."""
+        if self._cluster is None or self._model is None:
+            return
+        for member in map(int, members):
+            seq = await self.store.shared.member_seq(member)
+            if self._member_seq.get(member, 0) == seq:
+                continue
+            async with self.member_lock(member):
+                seq = await self.store.shared.member_seq(member)
+                if self._member_seq.get(member, 0) == seq:
+                    continue
+                ids, stars = await self._member_ratings(member)
+                self._model = _with_member(self.model, member, ids, stars)
+                self._member_seq[member] = seq
+
+    async def _load_snapshot(self, path: Path | None = None) -> ALSModel | None:
+        """A snapshot on disk (the serving one unless given) if it was fitted on this data
+        with these settings."""
+        path = path or self.snapshot_path
         if not path.exists():
             return None
         base = self.ml.ratings.fingerprint() if self.ml else ""
@@ -170,11 +292,13 @@ class ModelServer:
 
     async def close(self) -> None:
         """Stop the refit loop and wait for a running refit to end."""
-        for task in (self._loop_task, self._refit_task):
+        for task in (self._loop_task, self._refit_task, *self._requests):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+        if self._cluster is not None:
+            await self._cluster.close()
 
     async def _sync_members(self, model: ALSModel) -> ALSModel:
         """Make a freshly loaded model agree with the store: club movies (which the folds
@@ -273,6 +397,7 @@ class ModelServer:
         of the member, and each of the movies that the club added solved around it."""
         self._seq += 1
         self._dirty[int(member)] = self._seq
+        seq = await self.store.shared.member_seq(member) if self._cluster is not None else 0
         ids, stars = await self._member_ratings(int(member))
         club = sorted({int(m) for m in movie_ids if int(m) in self._club})
         raters = {}
@@ -287,6 +412,8 @@ class ModelServer:
             for movie in club:  # and be solved again now that a new rater is known too
                 model = _with_item(model, movie, *raters[movie], *self._side_of(movie))
             self._model = model
+            if self._cluster is not None:
+                self._member_seq[int(member)] = seq
         return len(ids)
 
     def forgotten(self, member: int) -> None:
@@ -297,10 +424,19 @@ class ModelServer:
         self._seq += 1
         self._forgotten[int(member)] = self._seq
         self._dirty.pop(int(member), None)
+        self._member_seq.pop(int(member), None)
         if self._model is not None:
             self._model = self._model.without_user(MemberKeys.key(member))
         self._purge_due = True
         self.refit_soon(self.settings.purge_refit_delay)
+        if self._cluster is not None and not self._cluster.leading:
+            self._request(self._cluster.request_refit("purge"))
+
+    def _request(self, request: Awaitable[None]) -> None:
+        """Send a request to the fitting process in the background (kept until it is sent)."""
+        task = asyncio.ensure_future(request)
+        self._requests.add(task)
+        task.add_done_callback(self._requests.discard)
 
     # ---------------------------------------------------------------------- refit
     @property
@@ -326,10 +462,23 @@ class ModelServer:
         return self._refit_task is not None and not self._refit_task.done()
 
     def refit(self) -> asyncio.Task[bool]:
-        """Start a refit, or return the one already running (only one at a time)."""
+        """Start a refit, or return the one already running (only one at a time). A process
+        that does not fit asks the one that does, and waits for the snapshot it publishes."""
         if self._refit_task is None or self._refit_task.done():
-            self._refit_task = asyncio.create_task(self._refit_now(), name="refit")
+            leading = self._cluster is None or self._cluster.leading
+            work = self._refit_now() if leading else self._refit_elsewhere()
+            self._refit_task = asyncio.create_task(work, name="refit")
         return self._refit_task
+
+    async def _refit_elsewhere(self) -> bool:
+        """Ask the fitting process for a refit; True once its next snapshot serves here."""
+        assert self._cluster is not None
+        generation = self.generation
+        await self._cluster.request_refit()
+        while self.generation == generation:
+            self._loaded.clear()
+            await self._loaded.wait()
+        return True
 
     def refit_soon(self, delay: float = 0.0) -> None:
         """Have the refit loop check within `delay` seconds (sooner if already due)."""
@@ -345,6 +494,7 @@ class ModelServer:
         try:
             start_seq = self._seq
             purge = self._purge_due
+            seqs = await self.store.shared.member_seqs() if self._cluster is not None else {}
             club = int((await self.store.ratings.stats())["ratings"])
             fit_id = await self.store.fits.fit_started(
                 club + (len(self.ml.ratings) if self.ml else 0)
@@ -358,7 +508,11 @@ class ModelServer:
             result = await self.runner(self._job(handoff))
             model = await asyncio.to_thread(load_model, result.snapshot)
             await self._swap(model, start_seq)
+            if self._cluster is not None:
+                self._member_seq = seqs  # changes made through other processes: refresh
             await asyncio.to_thread(promote_snapshot, result.snapshot, self.snapshot_path)
+            if self._cluster is not None and self._cluster.leading:
+                await self._publish()
             await self.store.fits.fit_finished(fit_id, result.rmse, result.seconds, "ok", None)
             if purge and not any(q > start_seq for q in self._forgotten.values()):
                 self._purge_due = False
@@ -441,16 +595,33 @@ class ModelServer:
         self._next_refit_at = time.time() + delay
 
     async def _refit_loop(self) -> None:
-        """Refit when due and enough ratings changed (or to retry a failure, with backoff)."""
+        """Refit when due and enough ratings changed (or to retry a failure, with backoff).
+        Of several processes on one database only the fitting one does; the others load
+        the snapshots it publishes, and take over the role when it is free."""
         while True:
             wait = 1.0 if self._next_refit_at is None else self._next_refit_at - time.time()
+            if self._cluster is not None:
+                wait = min(wait, CLUSTER_TICK)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), max(0.0, min(wait, 60.0)))
+            if self._cluster is not None:
+                try:
+                    if not await self._leading():
+                        await self._follow()
+                        continue
+                except Exception:
+                    log.exception("following the published snapshots failed; trying again")
+                    continue
             if self._next_refit_at is None or time.time() < self._next_refit_at:
                 continue
             try:
-                enough = self.pending_changes >= self.settings.refit_min_changes
+                pending = (
+                    await self.store.fits.changes_since_fit()
+                    if self._cluster is not None
+                    else self.pending_changes
+                )
+                enough = pending >= self.settings.refit_min_changes
                 due = self.failures > 0 or self._purge_due or enough
                 if due and not self.refitting:
                     await self.refit()

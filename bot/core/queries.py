@@ -173,6 +173,7 @@ class Queries:
         Movies the member marked seen or "not interested" never appear; `only` limits the
         picks to those movies (a watchlist), however few ratings they have.
         """
+        await self._models.refresh(member)
         model = self._models.model
         candidates = self.genre_candidates(genre)
         key = MemberKeys.key(member)
@@ -209,6 +210,7 @@ class Queries:
 
     async def onboarding_next(self, member: int, recent: list[int]) -> Movie | None:
         """The next movie to ask a member about: seen by many, divisive, varied, unrated."""
+        await self._models.refresh(member)
         model = self._models.model
         if self._elicitor is None or self._elicitor.model.factors is not model.factors:
             catalog = self._models.catalog
@@ -231,6 +233,7 @@ class Queries:
 
     async def predict(self, member: int, movie_id: int) -> float | None:
         """A member's predicted stars for one movie, or None for members without ratings."""
+        await self._models.refresh(member)
         model = self._models.model
         key = MemberKeys.key(member)
         movie = self._models.catalog.canonical(movie_id)
@@ -240,6 +243,7 @@ class Queries:
 
     async def explain(self, member: int, movie_id: int, n: int = 3) -> list[tuple[Movie, float]]:
         """The member's ratings that pushed this prediction most."""
+        await self._models.refresh(member)
         model = self._models.model
         key = MemberKeys.key(member)
         if not model.has_user(key):
@@ -262,8 +266,9 @@ class Queries:
         watchlists are favoured; `only` limits picks to those movies (a server's list),
         however few ratings they have. A group with one rater gets that member's own list.
         """
-        model = self._models.model
         people = list(dict.fromkeys(int(u) for u in members))
+        await self._models.refresh(*people)
+        model = self._models.model
         known = [u for u in people if model.has_user(MemberKeys.key(u))]
         missing = [u for u in people if u not in known]
         if not known:

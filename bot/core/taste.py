@@ -86,6 +86,7 @@ class TasteMatches:
 
     async def match(self, a: int, b: int, names: tuple[str, str] = ("You", "They")) -> Match:
         """The match of two members; NoMatch says why there is none."""
+        await self._models.refresh(a, b)
         stars_a, stars_b = await self._stars(a), await self._stars(b)
         await self._check(a, stars_a, names[0])
         await self._check(b, stars_b, names[1])
@@ -132,6 +133,7 @@ class TasteMatches:
     async def candidates(self, member: int) -> list[Neighbour]:
         """Every other member who can be matched, closest first (the caller keeps those in
         the same server); empty when the member cannot be matched themselves."""
+        await self._models.refresh(member)
         stars = await self._stars(member)
         try:
             await self._check(member, stars, "You")

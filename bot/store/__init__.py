@@ -22,6 +22,7 @@ from bot.store.postgres import PostgresDatabase, is_postgres_url
 from bot.store.ratings import RatingRepository
 from bot.store.schema import check_snowflake
 from bot.store.sessions import SessionRepository
+from bot.store.shared import SharedModelRepository
 from bot.store.skips import SkipRepository
 from bot.store.writer import SqlConnection
 
@@ -63,6 +64,7 @@ class Store:
         self.server_lists = ServerListRepository(self.db)
         self.member_settings = MemberSettingsRepository(self.db)
         self.history = HistoryRepository(self.db)
+        self.shared = SharedModelRepository(self.db)
 
     @property
     def path(self) -> Path:

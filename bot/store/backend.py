@@ -20,6 +20,7 @@ from bot.store.schema import (
     Night,
     OnboardingSession,
     Poll,
+    PublishedModel,
     Rating,
     RatingArrays,
     RatingChange,
@@ -264,6 +265,18 @@ class HistoryStore(Protocol):
     async def apply(self, batch: HistoryBatch) -> HistoryWritten: ...
 
 
+class SharedModelStore(Protocol):
+    """What several processes on one database share: snapshot versions, member changes."""
+
+    async def publish(self, dataset: str, file: str) -> int: ...
+
+    async def latest(self, dataset: str) -> PublishedModel | None: ...
+
+    async def member_seq(self, user_id: int) -> int: ...
+
+    async def member_seqs(self) -> dict[int, int]: ...
+
+
 class StoreBackend(Protocol):
     """A whole database: one repository per record kind, plus what spans them."""
 
@@ -278,6 +291,7 @@ class StoreBackend(Protocol):
     server_lists: ServerListStore
     member_settings: MemberSettingsStore
     history: HistoryStore
+    shared: SharedModelStore
 
     async def bind_dataset(self, dataset: str) -> str: ...
 

@@ -351,6 +351,15 @@ def statements(version: int, dialect: Dialect) -> list[str]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class PublishedModel:
+    """One snapshot the fitting process published: its number and file in the model folder."""
+
+    version: int
+    dataset: str
+    file: str
+
+
 class SchemaTooNewError(RuntimeError):
     """The database was written by a newer release; refusing to touch it."""
 
