@@ -71,3 +71,48 @@ def test_tmdb_settings_and_the_key_never_shows():
     assert "tmdb-secret-key-123" not in repr(s) and "tmdb-secret-key-123" not in str(s.describe())
     with pytest.raises(SettingsError, match="TMDB_REGION"):
         Settings.from_env({"TMDB_REGION": "Germany"})
+
+
+PG = "postgresql://bot@127.0.0.1:5432/club"
+
+
+def test_no_shard_settings_keep_one_unsharded_connection():
+    s = Settings.from_env({})
+    assert s.shard_count is None and s.shard_ids is None and not s.sharded
+    assert s.model_dir == Path("data/models")
+
+
+@pytest.mark.parametrize(
+    ("env", "count", "ids"),
+    [
+        ({"SHARD_COUNT": "4"}, 4, None),
+        ({"SHARD_COUNT": "4", "SHARD_IDS": "0,1", "DATABASE_URL": PG}, 4, (0, 1)),
+        ({"SHARD_COUNT": "4", "SHARD_IDS": "2-3", "DATABASE_URL": PG}, 4, (2, 3)),
+        ({"SHARD_COUNT": "8", "SHARD_IDS": "6, 0-2", "DATABASE_URL": PG}, 8, (0, 1, 2, 6)),
+    ],
+)
+def test_shard_settings_are_parsed(env, count, ids):
+    s = Settings.from_env(env)
+    assert s.sharded and s.shard_count == count and s.shard_ids == ids
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SHARD_COUNT": "0"}, "SHARD_COUNT must be a whole number of at least 1"),
+        ({"SHARD_COUNT": "two"}, "SHARD_COUNT must be a whole number"),
+        ({"SHARD_IDS": "0", "DATABASE_URL": PG}, "SHARD_IDS needs SHARD_COUNT"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "0-x", "DATABASE_URL": PG}, "like 0,1 or 0-3"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "1-0", "DATABASE_URL": PG}, "runs backwards"),
+        ({"SHARD_COUNT": "4", "SHARD_IDS": "0-2,1", "DATABASE_URL": PG}, "names a shard twice"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "0-2", "DATABASE_URL": PG}, "numbers shards 0 to 1"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "0"}, "cannot share one SQLite file"),
+    ],
+)
+def test_bad_shard_settings_give_clear_errors(env, message):
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
+
+
+def test_model_dir_is_read_from_the_environment():
+    assert Settings.from_env({"MODEL_DIR": "/shared/models"}).model_dir == Path("/shared/models")
