@@ -1,0 +1,128 @@
+"""Several model servers on one real PostgreSQL database, as several bot processes run them:
+exactly one fits and publishes, the others load each snapshot and follow members' changes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.core.keys import MemberKeys
+from bot.core.services import Services
+from bot.store import Store
+from tests.bot.conftest import eventually
+from tests.bot.core.test_model_server import CountingRunner, make_settings
+
+ALICE, BOB = 111111111111111111, 222222222222222222
+
+
+@dataclass
+class Process:
+    """One bot process's services over its own store connection to the shared database."""
+
+    services: Services
+    runner: CountingRunner
+
+    @property
+    def leading(self) -> bool:
+        cluster = self.services.models._cluster
+        return cluster is not None and cluster.leading
+
+
+async def start(
+    stack: AsyncExitStack, tmp_path: Path, ml_dir: Path, url: str, name: str
+) -> Process:
+    """Start a process's services (its own data folder, the shared MODEL_DIR)."""
+    settings = make_settings(
+        tmp_path / name,
+        ml_dir,
+        database_url=url,
+        models_path=tmp_path / "shared-models",
+        refit_interval=3600,
+    )
+    store = await Store.open(url)
+    stack.push_async_callback(store.close)
+    runner = CountingRunner()
+    services = Services.build(settings, store, runner)
+    await services.start()
+    stack.push_async_callback(services.close)
+    return Process(services, runner)
+
+
+@pytest.fixture
+async def two(
+    tmp_path: Path, ml100k_dir: Path, postgres_url: str
+) -> AsyncIterator[tuple[Process, Process]]:
+    """A first process (it fits the first model) and a second that starts after it."""
+    async with AsyncExitStack() as stack:
+        first = await start(stack, tmp_path, ml100k_dir, postgres_url, "a")
+        second = await start(stack, tmp_path, ml100k_dir, postgres_url, "b")
+        yield first, second
+
+
+async def test_one_process_fits_and_the_other_loads_what_it_publishes(two) -> None:
+    first, second = two
+    assert first.leading and not second.leading
+    assert first.runner.calls == 1 and second.runner.calls == 0
+    assert second.services.models.model.meta == first.services.models.model.meta
+    published = sorted(p.name for p in first.services.models.settings.model_dir.glob("*.npz"))
+    assert len([p for p in published if ".published-" in p]) == 1
+
+    assert await first.services.models.refit()
+    await eventually(
+        lambda: second.services.models.model.meta == first.services.models.model.meta,
+        "the second process to serve the new snapshot",
+        timeout=30,
+    )
+    assert first.runner.calls == 2 and second.runner.calls == 0
+    published = [p for p in first.services.models.settings.model_dir.glob("*.published-*.npz")]
+    assert len(published) == 1  # older published snapshots are gone
+
+
+async def test_a_rating_through_one_process_shows_in_the_others_answers(two) -> None:
+    first, second = two
+    for movie, stars in ((1, 5.0), (2, 1.0), (3, 4.5), (6, 5.0), (7, 4.0)):
+        await first.services.ratings.rate(ALICE, movie, stars)
+    picks, cold = await second.services.queries.recommend(ALICE, 5)
+    assert not cold and picks
+    for movie in (8, 9, 14):
+        mine = await first.services.queries.predict(ALICE, movie)
+        theirs = await second.services.queries.predict(ALICE, movie)
+        assert theirs == pytest.approx(mine, abs=1e-5)
+    await first.services.ratings.rate(ALICE, 8, 0.5)  # a change, then an unrate
+    await first.services.ratings.unrate(ALICE, 6)
+    assert await second.services.queries.predict(ALICE, 14) == pytest.approx(
+        await first.services.queries.predict(ALICE, 14), abs=1e-5
+    )
+    assert second.services.models.model.has_user(MemberKeys.key(ALICE))
+    await first.services.ratings.forget(ALICE)
+    _, cold = await second.services.queries.recommend(ALICE, 5)
+    assert cold and not second.services.models.model.has_user(MemberKeys.key(ALICE))
+
+
+async def test_a_refit_asked_for_elsewhere_runs_in_the_fitting_process(two) -> None:
+    first, second = two
+    await second.services.ratings.rate(BOB, 3, 4.0)
+    assert await asyncio.wait_for(second.services.models.refit(), 60)
+    assert first.runner.calls == 2 and second.runner.calls == 0
+    assert second.services.models.model.meta == first.services.models.model.meta
+
+
+async def test_the_fitting_role_passes_on_when_the_fitter_stops(
+    tmp_path: Path, ml100k_dir: Path, postgres_url: str
+) -> None:
+    async with AsyncExitStack() as stack:
+        async with AsyncExitStack() as first_stack:
+            first = await start(first_stack, tmp_path, ml100k_dir, postgres_url, "a")
+            second = await start(stack, tmp_path, ml100k_dir, postgres_url, "b")
+            assert first.leading and not second.leading
+        await eventually(lambda: second.leading, "the second process to take over", timeout=30)
+        assert await asyncio.wait_for(second.services.models.refit(), 60)
+        assert second.runner.calls == 1
+        third = await start(stack, tmp_path, ml100k_dir, postgres_url, "c")
+        assert not third.leading and third.runner.calls == 0
+        assert third.services.models.model.meta == second.services.models.model.meta
