@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 import aiohttp
 import discord
 import pytest
-from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.endpoints import discord_endpoints
