@@ -221,7 +221,7 @@ class ModelServer:
         self._model, self._version = model, latest.version
         self.generation += 1
         self._loaded.set()
-        self._carried = 0
+        self._carried, self._fit_seq = 0, self._seq  # changes since the data it was fitted on
         log.info("serving published snapshot version %d", latest.version)
         return True
 
@@ -427,10 +427,11 @@ class ModelServer:
         self._member_seq.pop(int(member), None)
         if self._model is not None:
             self._model = self._model.without_user(MemberKeys.key(member))
+        if self._cluster is not None and not self._cluster.leading:
+            self._request(self._cluster.request_refit("purge"))  # its files: its purge
+            return
         self._purge_due = True
         self.refit_soon(self.settings.purge_refit_delay)
-        if self._cluster is not None and not self._cluster.leading:
-            self._request(self._cluster.request_refit("purge"))
 
     def _request(self, request: Awaitable[None]) -> None:
         """Send a request to the fitting process in the background (kept until it is sent)."""
@@ -476,8 +477,11 @@ class ModelServer:
         generation = self.generation
         await self._cluster.request_refit()
         while self.generation == generation:
+            if self._cluster.leading:  # the fitting process went away and this one took over
+                return await self._refit_now()
             self._loaded.clear()
-            await self._loaded.wait()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._loaded.wait(), CLUSTER_TICK)
         return True
 
     def refit_soon(self, delay: float = 0.0) -> None:

@@ -8,12 +8,14 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.core.keys import MemberKeys
 from bot.core.services import Services
 from bot.store import Store
+from recommender.snapshot import load_model
 from tests.bot.conftest import eventually
 from tests.bot.core.test_model_server import CountingRunner, make_settings
 
@@ -34,7 +36,7 @@ class Process:
 
 
 async def start(
-    stack: AsyncExitStack, tmp_path: Path, ml_dir: Path, url: str, name: str
+    stack: AsyncExitStack, tmp_path: Path, ml_dir: Path, url: str, name: str, **over: Any
 ) -> Process:
     """Start a process's services (its own data folder, the shared MODEL_DIR)."""
     settings = make_settings(
@@ -43,6 +45,7 @@ async def start(
         database_url=url,
         models_path=tmp_path / "shared-models",
         refit_interval=3600,
+        **over,
     )
     store = await Store.open(url)
     stack.push_async_callback(store.close)
@@ -126,3 +129,28 @@ async def test_the_fitting_role_passes_on_when_the_fitter_stops(
         third = await start(stack, tmp_path, ml100k_dir, postgres_url, "c")
         assert not third.leading and third.runner.calls == 0
         assert third.services.models.model.meta == second.services.models.model.meta
+
+
+async def test_forgetting_through_another_process_purges_the_published_files(
+    tmp_path: Path, ml100k_dir: Path, postgres_url: str
+) -> None:
+    async with AsyncExitStack() as stack:
+        first = await start(stack, tmp_path, ml100k_dir, postgres_url, "a", purge_refit_delay=0)
+        second = await start(stack, tmp_path, ml100k_dir, postgres_url, "b", purge_refit_delay=0)
+        for movie in (1, 2, 3):
+            await second.services.ratings.rate(BOB, movie, 4.0)
+        assert await asyncio.wait_for(second.services.models.refit(), 60)
+        model_dir = first.services.models.settings.model_dir
+        (published,) = model_dir.glob("*.published-*.npz")
+        assert load_model(published).has_user(MemberKeys.key(BOB))
+
+        await second.services.ratings.forget(BOB)
+        assert not second.services.models.model.has_user(MemberKeys.key(BOB))
+        await eventually(
+            lambda: first.runner.calls == 3 and not first.services.models.purge_due,
+            "the fitting process to refit without the forgotten member",
+            timeout=60,
+        )
+        files = list(model_dir.glob("*.npz"))
+        assert files and all(not load_model(f).has_user(MemberKeys.key(BOB)) for f in files)
+        assert not second.services.models.purge_due
