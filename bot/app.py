@@ -35,12 +35,15 @@ class Endpoints(Protocol):
 
 
 def emulator_settings(settings: Settings, emu: Endpoints, guild_id: int, **over: Any) -> Settings:
-    """Settings that point the bot at a local emulator and sync commands to one guild."""
+    """Settings that point the bot at a local emulator and sync commands to one guild, over
+    one unsharded connection (the emulator's default)."""
     fields: dict[str, Any] = {
         "discord_token": "emulator-token",
         "api_base": emu.api_base,
         "gateway_url": emu.gateway_url,
         "dev_guild_id": guild_id,
+        "shard_count": None,
+        "shard_ids": None,
         **over,
     }
     return replace(settings, **fields)

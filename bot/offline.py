@@ -781,8 +781,6 @@ async def _session(
             GUILD_ID,
             database_path=settings.data_dir / "offline" / "moviebot.db",
             database_url=None,
-            shard_count=None,
-            shard_ids=None,
             models_path=settings.data_dir / "offline" / "models",
         )
         movielens = offline.movielens_dir or offline.data_dir / "movielens"

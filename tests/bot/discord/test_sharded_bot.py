@@ -9,7 +9,7 @@ from pathlib import Path
 import discord
 from discord.ext import commands
 
-from bot.app import running_bot
+from bot.app import emulator_settings, running_bot
 from bot.core.services import Services
 from bot.discord.client import MovieBot, ShardedMovieBot, create_bot
 from bot.emulator import DiscordEmulator
@@ -59,3 +59,10 @@ async def test_one_process_serves_every_shard(tmp_path: Path) -> None:
                 assert carried, f"the /rate in club {shard} did not travel on shard {shard}"
             assert await bot.services.queries.rating(MEMBER, 15) == 5.0
         assert emu.violations == []
+
+
+async def test_the_local_emulator_runs_offline_and_loadtest_unsharded(tmp_path: Path) -> None:
+    sharded = replace(e2e_settings(tmp_path), shard_count=4, shard_ids=(2, 3))
+    async with DiscordEmulator() as emu:
+        local = emulator_settings(sharded, emu, CLUBS[0])
+    assert local.shard_count is None and local.shard_ids is None and not local.sharded
