@@ -165,8 +165,7 @@ class ModelServer:
             if await self._follow():
                 return
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), CLUSTER_TICK)
+            await _wait(self._wake, CLUSTER_TICK)
         model = await self._load_snapshot()
         if model is None:
             if not await self._refit_now():
@@ -480,8 +479,7 @@ class ModelServer:
             if self._cluster.leading:  # the fitting process went away and this one took over
                 return await self._refit_now()
             self._loaded.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._loaded.wait(), CLUSTER_TICK)
+            await _wait(self._loaded, CLUSTER_TICK)
         return True
 
     def refit_soon(self, delay: float = 0.0) -> None:
@@ -607,8 +605,7 @@ class ModelServer:
             if self._cluster is not None:
                 wait = min(wait, CLUSTER_TICK)
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.0, min(wait, 60.0)))
+            await _wait(self._wake, max(0.0, min(wait, 60.0)))
             if self._cluster is not None:
                 try:
                     if not await self._leading():
@@ -635,6 +632,15 @@ class ModelServer:
                 log.exception("refit check failed; trying again later")
                 self._schedule_next()
             self.checks += 1
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    """Until `event` is set or `seconds` pass. Not `asyncio.wait_for`: on Python 3.11 it
+    swallows a cancellation that arrives just as the event is set, and `close()` then waits
+    on a refit loop that never ends."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
 
 
 def _with_member(model: ALSModel, member: int, ids: np.ndarray, stars: np.ndarray) -> ALSModel:
