@@ -516,6 +516,7 @@ class ModelServer:
             if self._cluster is not None and self._cluster.leading:
                 await self._publish()
             await self.store.fits.fit_finished(fit_id, result.rmse, result.seconds, "ok", None)
+            fit_id = None  # logged as done: a cancellation from here on must not relog it
             if purge and not any(q > start_seq for q in self._forgotten.values()):
                 self._purge_due = False
                 await self.store.scrub()
@@ -523,9 +524,12 @@ class ModelServer:
             self.failures = 0
             log.info("refit done in %.1fs, rmse %.4f", result.seconds, result.rmse or math.nan)
         except asyncio.CancelledError:
+            # the cancellation must go on whatever happens here: a refit loop that swallowed
+            # it (as an error from this log) would keep `close()` waiting forever
             if fit_id is not None:
-                elapsed = time.perf_counter() - t0
-                await self.store.fits.fit_finished(fit_id, None, elapsed, "failed", "cancelled")
+                with contextlib.suppress(Exception):
+                    elapsed = time.perf_counter() - t0
+                    await self.store.fits.fit_finished(fit_id, None, elapsed, "failed", "cancelled")
             raise
         except Exception as exc:
             error = str(exc) if isinstance(exc, WorkerError) else f"{type(exc).__name__}: {exc}"
