@@ -93,6 +93,7 @@ class ModelServer:
         self._member_seq: dict[int, int] = {}  # member -> change number their vector reflects
         self._requests: set[asyncio.Task[None]] = set()
         self._loaded = asyncio.Event()  # set whenever a published snapshot starts serving
+        self._club_reload = asyncio.Lock()  # reloads of the club's movies, one after the other
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -150,6 +151,7 @@ class ModelServer:
         if self._cluster is not None:
             self._cluster.on_model = self._wake.set
             self._cluster.on_refit = self._refit_requested
+            self._cluster.on_club = lambda: self._request(self._club_changed_elsewhere())
             await self._cluster.connect()
         self.ml = await asyncio.to_thread(load_dataset, s.dataset, s.data_dir, s.movielens_dir)
         await self.load_club_movies()
@@ -432,8 +434,18 @@ class ModelServer:
         self._purge_due = True
         self.refit_soon(self.settings.purge_refit_delay)
 
+    async def _club_changed_elsewhere(self) -> None:
+        """Another process added, renamed, merged or removed a club movie: know it here too."""
+        async with self._club_reload:
+            try:
+                await self.load_club_movies()
+                self.drop_missing_club_items()
+            except Exception:
+                log.exception("could not reload the club's movies")
+
     def _request(self, request: Awaitable[None]) -> None:
-        """Send a request to the fitting process in the background (kept until it is sent)."""
+        """Run a request to the fitting process, or a reload, in the background (kept until
+        done)."""
         task = asyncio.ensure_future(request)
         self._requests.add(task)
         task.add_done_callback(self._requests.discard)

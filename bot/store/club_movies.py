@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.store.backend import Database
 from bot.store.schema import CLUB_MOVIE_IDS, ClubMovie, check_movie_id, check_snowflake
+from bot.store.shared import CLUB_CHANNEL
 from bot.store.writer import SqlConnection
 
 # Rows keyed by a movie besides ratings, with what else is in their key.
@@ -58,6 +59,7 @@ class ClubMovieRepository:
             cursor = await conn.execute(
                 "UPDATE club_movies SET title = ? WHERE movie_id = ?", (name, movie)
             )
+            await _announce(conn)
             return cursor.rowcount == 1, 0
 
         return await self._db.submit(op)
@@ -134,6 +136,7 @@ async def insert_club_movie(
             (movie_id, _title(title), "|".join(genres), added_by, now),
         )
         if cursor.rowcount == 1:
+            await _announce(conn)
             return movie_id
 
 
@@ -141,6 +144,14 @@ async def _delete(conn: SqlConnection, movie: int) -> None:
     cursor = await conn.execute("DELETE FROM club_movies WHERE movie_id = ?", (movie,))
     if cursor.rowcount != 1:
         raise LookupError(f"no club movie with id {movie}")
+    await _announce(conn)
+
+
+async def _announce(conn: SqlConnection) -> None:
+    """Tell other processes on the same PostgreSQL database that the club's movies changed
+    (delivered at COMMIT, never for a rolled-back change)."""
+    if conn.dialect == "postgresql":
+        await conn.execute("SELECT pg_notify(?, '')", (CLUB_CHANNEL,))
 
 
 def _club_id(movie_id: int) -> int:

@@ -2,8 +2,8 @@
 
 One dedicated connection per process holds a session advisory lock while the process is the
 one that fits: PostgreSQL releases it when the connection ends, so a killed process hands the
-role over without anyone cleaning up. The same connection LISTENs for published snapshots
-and refit requests, and sends those requests.
+role over without anyone cleaning up. The same connection LISTENs for published snapshots,
+club movie changes and refit requests, and sends those requests.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable
 import asyncpg
 
 from bot.store.postgres import safe_url
-from bot.store.shared import MODEL_CHANNEL
+from bot.store.shared import CLUB_CHANNEL, MODEL_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +32,14 @@ class ClusterLink:
         self._busy = asyncio.Lock()  # one query at a time on the connection
         self.leading = False  # whether this process holds the fitting lock
         self.on_model: Callable[[], None] = lambda: None
+        self.on_club: Callable[[], None] = lambda: None
         self.on_refit: Callable[[str], None] = lambda payload: None
 
     async def connect(self) -> None:
         """Open the connection and listen; the fitting role is taken with `try_lead`."""
         conn = await asyncpg.connect(self._url)
         await conn.add_listener(MODEL_CHANNEL, lambda *args: self.on_model())
+        await conn.add_listener(CLUB_CHANNEL, lambda *args: self.on_club())
         await conn.add_listener(REFIT_CHANNEL, lambda _c, _p, _ch, payload: self.on_refit(payload))
         conn.add_termination_listener(self._lost)
         self._conn = conn

@@ -9,6 +9,7 @@ from bot.store.schema import PublishedModel
 from bot.store.writer import SqlConnection
 
 MODEL_CHANNEL = "moviebot_model"  # NOTIFY channel: a new snapshot version was published
+CLUB_CHANNEL = "moviebot_club"  # NOTIFY channel: a club movie was added, renamed or removed
 
 
 class SharedModelRepository:

@@ -158,3 +158,23 @@ async def test_forgetting_through_another_process_purges_the_published_files(
         files = list(model_dir.glob("*.npz"))
         assert files and all(not load_model(f).has_user(MemberKeys.key(BOB)) for f in files)
         assert not second.services.models.purge_due
+
+
+async def test_a_club_movie_added_through_one_process_can_be_rated_in_the_other(two) -> None:
+    first, second = two
+    added = await first.services.clubs.add("Brand New Picture (2026)", ALICE)
+    models = second.services.models
+    await eventually(lambda: added.movie_id in models.catalog, "the club movie in the other")
+    found = models.titles.resolve("brand new picture").movie
+    assert found is not None and found.movie_id == added.movie_id
+    rated = await second.services.ratings.rate(BOB, added.movie_id, 4.5)
+    assert rated.movie.title == added.title and rated.previous is None
+    assert added.movie_id in models.model.items
+
+    await first.services.clubs.rename(added.movie_id, "Brand New Picture, Final Cut (2026)")
+    await eventually(
+        lambda: "Final Cut" in models.catalog.movie(added.movie_id).title, "the new title there"
+    )
+    await first.services.clubs.remove(added.movie_id)
+    await eventually(lambda: added.movie_id not in models.catalog, "the removal there")
+    assert added.movie_id not in models.model.items
