@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from recommender.als import ALSTrainer, to_csr
 from recommender.config import ALSConfig
 from recommender.data import Catalog
+from recommender.peers import TIMERS, installed, missing_message
 
 log = logging.getLogger(__name__)
 
@@ -55,34 +56,72 @@ def synthetic_matrix(n_ratings: int, n_users: int, n_items: int, seed: int = 0) 
     return to_csr(users, items, stars, (n_users, n_items))
 
 
-def _als_one(size: str, factors: int, iterations: int, data_dir: Path) -> dict[str, object]:
-    """Time a fit of one size in this process (called in a child)."""
+def bench_matrix(size: str, data_dir: Path) -> sp.csr_matrix:
+    """The users×movies ratings of a benchmark size: a synthetic name or a MovieLens dataset."""
     if size in SYNTHETIC:
-        matrix = synthetic_matrix(*SYNTHETIC[size])
-    else:
-        from recommender.datasets import load_dataset
+        return synthetic_matrix(*SYNTHETIC[size])
+    from recommender.datasets import load_dataset
 
-        ml = load_dataset(size, data_dir, progress=False)
-        r = ml.ratings
-        users = np.unique(r.users, return_inverse=True)[1]
-        items = np.searchsorted(ml.catalog.movie_ids, r.items)
-        matrix = to_csr(users, items, r.ratings, (int(users.max()) + 1, len(ml.catalog)))
+    ml = load_dataset(size, data_dir, progress=False)
+    r = ml.ratings
+    users = np.unique(r.users, return_inverse=True)[1]
+    items = np.searchsorted(ml.catalog.movie_ids, r.items)
+    return to_csr(users, items, r.ratings, (int(users.max()) + 1, len(ml.catalog)))
 
-    def per_iteration(cfg: ALSConfig) -> float:
-        """Median wall time of one iteration (one-time setup such as chunking excluded)."""
-        stamps = [time.perf_counter()]
-        ALSTrainer(cfg).fit(matrix, callback=lambda *_: stamps.append(time.perf_counter()))
-        return float(np.median(np.diff(stamps[1:]))) if len(stamps) > 2 else stamps[-1] - stamps[0]
 
+def seconds_per_iteration(matrix: sp.csr_matrix, cfg: ALSConfig) -> float:
+    """Median wall time of one iteration after the first (one-time setup such as chunking
+    excluded, the first iteration warms caches)."""
+    stamps = [time.perf_counter()]
+    ALSTrainer(cfg).fit(matrix, callback=lambda *_: stamps.append(time.perf_counter()))
+    gaps = np.diff(stamps[1:]) if len(stamps) > 2 else np.diff(stamps)
+    return float(np.median(gaps))
+
+
+def bayes_timing(matrix: sp.csr_matrix, cfg: ALSConfig, sweeps: int) -> dict[str, float]:
+    """Median seconds per Gibbs sweep of `model=bayes`, and what a default-length fit costs
+    (its preference model plus burn-in and averaged sweeps at that median)."""
+    from recommender.bayes import fit_bayes
+
+    stamps: list[float] = []
+    short = replace(cfg, model="bayes", bayes_burn_in=0, bayes_samples=sweeps + 1)
+    start = time.perf_counter()
+    fit_bayes(matrix, short, on_sample=lambda *_: stamps.append(time.perf_counter()))
+    per_sweep = float(np.median(np.diff(stamps)))
+    preference = stamps[0] - start - per_sweep  # everything before the first sweep ended
+    full = preference + (cfg.bayes_burn_in + cfg.bayes_samples) * per_sweep
+    return {"seconds_per_sweep_bayes": per_sweep, "seconds_fit_bayes": full}
+
+
+def _als_one(
+    size: str,
+    factors: int,
+    iterations: int,
+    data_dir: Path,
+    peers: tuple[str, ...] = (),
+    bayes: bool = False,
+) -> dict[str, object]:
+    """Time a fit of one size in this process (called in a child); `peers` are timed on the
+    same matrix in the same process, as seconds per iteration and our time over theirs."""
+    matrix = bench_matrix(size, data_dir)
     default = ALSConfig(factors=factors, iterations=iterations, implicit_factors=0)
     timings = {
-        "seconds_per_iteration": per_iteration(default),
-        "seconds_per_iteration_exact": per_iteration(replace(default, solver="exact")),
-        "seconds_per_iteration_with_preference": per_iteration(
-            replace(default, implicit_factors=ALSConfig().implicit_factors)
+        "seconds_per_iteration": seconds_per_iteration(matrix, default),
+        "seconds_per_iteration_exact": seconds_per_iteration(
+            matrix, replace(default, solver="exact")
+        ),
+        "seconds_per_iteration_with_preference": seconds_per_iteration(
+            matrix, replace(default, implicit_factors=ALSConfig().implicit_factors)
         ),
     }
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for name in peers:
+        peer = TIMERS[name](matrix, default)
+        timings[f"{name}_seconds_per_iteration"] = peer
+        timings[f"ratio_cg_to_{name}"] = timings["seconds_per_iteration"] / peer
+        timings[f"ratio_fit_to_{name}"] = timings["seconds_per_iteration_with_preference"] / peer
+    if bayes:
+        timings.update(bayes_timing(matrix, replace(default, implicit_factors=32), iterations))
     return {
         "dataset": size,
         "factors": factors,
@@ -151,16 +190,43 @@ def latency_bench(dataset: str, data_dir: Path) -> dict[str, object]:
     }
 
 
+def available_peers(requested: list[str]) -> list[str]:
+    """The requested peers that are installed here; each missing one is logged as such."""
+    found = []
+    for name in requested:
+        if name not in TIMERS:
+            raise ValueError(f"unknown peer {name!r}; known: {', '.join(TIMERS)}")
+        if installed(name):
+            found.append(name)
+        else:
+            log.warning("%s", missing_message(name))
+    return found
+
+
 def run_bench(
-    dataset: str, data_dir: Path, sizes: list[str], factors: list[int], iterations: int = 3
+    dataset: str,
+    data_dir: Path,
+    sizes: list[str],
+    factors: list[int],
+    iterations: int = 3,
+    peers: list[str] | None = None,
+    bayes: bool = False,
+    latency: bool = True,
 ) -> dict[str, object]:
-    """Run every ALS size × factors in a child process, then the latency benchmarks here."""
+    """Run every ALS size × factors in a child process, then the latency benchmarks here.
+
+    `peers` (implicit, lenskit) are timed in the same child on the same matrix when installed;
+    the result's `missing_peers` lists those that were asked for but are not installed.
+    """
+    wanted = list(peers or [])
+    found = available_peers(wanted)
     als = []
     for size in sizes:
         for k in factors:
             code = (
                 "import json,sys; from pathlib import Path; from recommender.bench import _als_one;"
-                f"print(json.dumps(_als_one({size!r}, {k}, {iterations}, Path({str(data_dir)!r}))))"
+                f"print(json.dumps(_als_one({size!r}, {k}, {iterations}, "
+                f"Path({str(data_dir)!r}), {tuple(found)!r}, {bayes!r})))"
             )
             log.info("benchmarking ALS on %s with %d factors", size, k)
             out = subprocess.run(
@@ -173,4 +239,20 @@ def run_bench(
             row = json.loads(out.stdout.strip().splitlines()[-1])
             log.info("%s", row)
             als.append(row)
-    return {"als": als, **latency_bench(dataset, data_dir)}
+    result: dict[str, object] = {
+        "als": als,
+        "peers": found,
+        "missing_peers": [name for name in wanted if name not in found],
+        "blas": blas_info(),
+    }
+    if latency:
+        result.update(latency_bench(dataset, data_dir))
+    return result
+
+
+def blas_info() -> list[dict[str, object]]:
+    """The BLAS libraries NumPy loaded here: library, version, kernel (architecture)."""
+    from threadpoolctl import threadpool_info
+
+    keys = ("internal_api", "version", "architecture", "threading_layer", "num_threads")
+    return [{k: lib.get(k) for k in keys} for lib in threadpool_info() if lib["user_api"] == "blas"]

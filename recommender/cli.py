@@ -198,25 +198,60 @@ def cmd_evaluate_groups(args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    """ALS seconds per iteration and memory, search and recommend latency."""
+    """ALS seconds per iteration and memory (against peers if asked), search and recommend
+    latency."""
     from recommender.bench import run_bench
+    from recommender.peers import missing_message
 
+    peers = ["implicit"] * args.compare_implicit + ["lenskit"] * args.compare_lenskit
     result = run_bench(
         args.dataset,
         args.data_dir,
         sizes=[s.strip() for s in args.sizes.split(",") if s.strip()],
         factors=[int(f) for f in args.factors.split(",") if f.strip()],
         iterations=args.iterations,
+        peers=peers,
+        bayes=args.model == "bayes",
+        latency=not args.no_latency,
     )
-    lines = [f"{'dataset':<10} {'factors':>7} {'s/iter':>8} {'peak MB':>8}"]
+    _emit(args, result, bench_table(result, [missing_message(n) for n in result["missing_peers"]]))
+
+
+def bench_table(result: dict, notes: list[str]) -> str:
+    """The benchmark as text: seconds per iteration (medians) per size, peers and ratios."""
+    found = result["peers"]
+    head = f"{'dataset':<10} {'factors':>7} {'cg s/it':>8} {'exact':>8} {'cg+pref':>8}"
+    for name in found:
+        head += f" {name[:8]:>8} {'cg/' + name[:4]:>9} {'fit/' + name[:4]:>9}"
+    bayes = any("seconds_per_sweep_bayes" in row for row in result["als"])
+    head += f" {'bayes/sw':>9} {'bayes fit':>9}" if bayes else ""
+    lines = [head + f" {'peak MB':>8}"]
     for row in result["als"]:
+        if "error" in row:
+            lines.append(f"{row['dataset']:<10} {row['factors']:>7} failed: {row['error']}")
+            continue
+        line = (
+            f"{row['dataset']:<10} {row['factors']:>7} {row['seconds_per_iteration']:>8.4f} "
+            f"{row['seconds_per_iteration_exact']:>8.4f} "
+            f"{row['seconds_per_iteration_with_preference']:>8.4f}"
+        )
+        for name in found:
+            line += (
+                f" {row[name + '_seconds_per_iteration']:>8.4f}"
+                f" {row['ratio_cg_to_' + name]:>8.2f}x {row['ratio_fit_to_' + name]:>8.2f}x"
+            )
+        if bayes:
+            line += f" {row['seconds_per_sweep_bayes']:>9.4f} {row['seconds_fit_bayes']:>9.1f}"
+        lines.append(line + f" {row['peak_rss_mb']:>8.0f}")
+    for lib in result["blas"]:
         lines.append(
-            f"{row['dataset']:<10} {row['factors']:>7} "
-            f"{row['seconds_per_iteration']:>8.3f} {row['peak_rss_mb']:>8.0f}"
+            f"BLAS: {lib['internal_api']} {lib['version']}, kernel {lib['architecture']}, "
+            f"{lib['threading_layer']} threading"
         )
     for key in ("search_ms", "recommend_ms"):
-        lines.append(f"{key}: p50 {result[key]['p50']:.3f}  p99 {result[key]['p99']:.3f}")
-    _emit(args, result, "\n".join(lines))
+        if key in result:
+            lines.append(f"{key}: p50 {result[key]['p50']:.3f}  p99 {result[key]['p99']:.3f}")
+    return "\n".join([*notes, *lines])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -275,6 +310,23 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--sizes", default="ml-100k,1M,10M")
     b.add_argument("--factors", default="64")
     b.add_argument("--iterations", type=int, default=3)
+    b.add_argument(
+        "--compare-implicit",
+        action="store_true",
+        help="also time the implicit package's ALS on the same matrices, if installed",
+    )
+    b.add_argument(
+        "--compare-lenskit",
+        action="store_true",
+        help="also time LensKit's explicit ALS on the same matrices, if installed",
+    )
+    b.add_argument(
+        "--model",
+        choices=["als", "bayes"],
+        default="als",
+        help="bayes also times the Gibbs-sampled rating model (seconds per sweep, whole fit)",
+    )
+    b.add_argument("--no-latency", action="store_true", help="ALS timings only")
     b.set_defaults(func=cmd_bench)
     return p
 

@@ -14,7 +14,7 @@ from scipy.linalg import solve_triangular
 
 from recommender.config import ALSConfig
 
-CHUNK_ELEMENTS = 1 << 18  # padded (rows × width × factors) per chunk: a few MB, cache-friendly
+CHUNK_ELEMENTS = 1 << 20  # padded (rows × width × factors) per chunk; see Plan
 
 
 @dataclass
@@ -93,8 +93,8 @@ class ExplicitSolver:
 
     def __call__(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray]:
         cfg = self.cfg
-        g = self.z_pad[chunk.cols]  # (B, L, K+1); padded entries are zero rows
-        t = chunk.values - self.mu - self.bias_pad[chunk.cols]
+        g = np.take(self.z_pad, chunk.cols, axis=0)  # (B, L, K+1); padding gathers zero rows
+        t = chunk.values - self.mu - np.take(self.bias_pad, chunk.cols)
         gt = g.transpose(0, 2, 1)
         scale = chunk.counts.astype(np.float64) ** cfg.reg_exponent
         d = np.repeat((cfg.reg * scale)[:, None], g.shape[2], axis=1)
@@ -129,8 +129,8 @@ class PreferenceSolver:
             self.base_inv = np.linalg.inv(gram.astype(np.float64))
 
     def __call__(self, chunk: Chunk) -> tuple[None, np.ndarray]:
-        g = self.y_pad[chunk.cols]
-        b = (1.0 + self.alpha) * g.sum(axis=1)
+        g = np.take(self.y_pad, chunk.cols, axis=0)
+        b = (1.0 + self.alpha) * _row_sums(g)
         if self.warm is not None:
 
             def apply(p: np.ndarray) -> np.ndarray:
@@ -156,6 +156,11 @@ class PreferenceSolver:
         return y - (gp.transpose(0, 2, 1) @ s)[:, :, 0]
 
 
+def _row_sums(g: np.ndarray) -> np.ndarray:
+    """Σ_l g[b, l, :] as one batched product with ones (5× NumPy's strided sum over axis 1)."""
+    return np.matmul(np.ones((1, g.shape[1]), g.dtype), g)[:, 0, :]
+
+
 def _gram_times(g: np.ndarray, p: np.ndarray) -> np.ndarray:
     """GᵀG p per row without forming GᵀG: two batched matrix-vector products."""
     if g.shape[1] < 8:  # NumPy's batched matmul is slow for very short rows; einsum is not
@@ -172,15 +177,19 @@ def _cg(
     r = b - apply(w)
     p = r.copy()
     rs = np.einsum("ij,ij->i", r, r)
-    for _ in range(steps):
+    for step in range(steps):
         ap = apply(p)
         denom = np.einsum("ij,ij->i", p, ap)
         alpha = np.divide(rs, denom, out=np.zeros_like(rs), where=denom > 0)
         w += alpha[:, None] * p
-        r -= alpha[:, None] * ap
+        if step == steps - 1:  # the last step's residual and direction are never used
+            break
+        ap *= alpha[:, None]
+        r -= ap
         rs_new = np.einsum("ij,ij->i", r, r)
         beta = np.divide(rs_new, rs, out=np.zeros_like(rs), where=rs > 0)
-        p = r + beta[:, None] * p
+        p *= beta[:, None]
+        p += r
         rs = rs_new
     return w
 
@@ -203,8 +212,8 @@ class CGSolver:
 
     def __call__(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray]:
         cfg, ex = self.cfg, self.exact
-        g = ex.z_pad[chunk.cols]
-        t = chunk.values - ex.mu - ex.bias_pad[chunk.cols]
+        g = np.take(ex.z_pad, chunk.cols, axis=0)
+        t = chunk.values - ex.mu - np.take(ex.bias_pad, chunk.cols)
         scale = chunk.counts**cfg.reg_exponent
         d = np.repeat((cfg.reg * scale)[:, None], g.shape[2], axis=1).astype(g.dtype)
         d[:, 0] = cfg.reg_bias * scale
@@ -261,11 +270,11 @@ class GaussianRowSampler:
         self.noise = noise
 
     def __call__(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray]:
-        g = self.z_pad[chunk.cols]  # (B, L, K+1); padded entries are zero rows
-        t = chunk.values - self.mu - self.bias_pad[chunk.cols]
+        g = np.take(self.z_pad, chunk.cols, axis=0)  # (B, L, K+1); padding gathers zero rows
+        t = chunk.values - self.mu - np.take(self.bias_pad, chunk.cols)
         if self.cross is not None:  # the other side's weights on this row's fixed features
             own, coefs = self.cross
-            t = t - np.einsum("blp,bp->bl", coefs[chunk.cols], own[chunk.rows])
+            t = t - np.einsum("blp,bp->bl", np.take(coefs, chunk.cols, axis=0), own[chunk.rows])
         gt = g.transpose(0, 2, 1)
         a = self.alpha * np.matmul(gt, g) + self.precision
         b = self.alpha * np.matmul(gt, t[:, :, None])[:, :, 0] + self.shift
