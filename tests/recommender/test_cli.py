@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -152,3 +153,52 @@ def test_evaluate_temporal_split(run, ml100k_dir: Path):
         "--dataset", "ml-latest-small", "evaluate", "--split", "temporal", "--folds", "u1"
     )
     assert code == 2  # one way to name the split at a time
+
+
+def test_bench_parses_the_comparison_and_model_options():
+    from recommender.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["bench", "--compare-implicit", "--compare-lenskit", "--model", "bayes", "--no-latency"]
+    )
+    assert args.compare_implicit and args.compare_lenskit and args.no_latency
+    assert args.model == "bayes"
+    plain = build_parser().parse_args(["bench"])
+    assert not (plain.compare_implicit or plain.compare_lenskit or plain.no_latency)
+    assert plain.model == "als"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["bench", "--model", "svd"])
+
+
+def test_bench_says_plainly_when_implicit_is_not_installed(
+    ml100k_dir, tmp_path, monkeypatch, capsys
+):
+    if importlib.util.find_spec("implicit") is not None:
+        pytest.skip("implicit is installed here; the message is for environments without it")
+    monkeypatch.setenv("MOVIELENS_DIR", str(ml100k_dir))
+    args = ["--data-dir", str(tmp_path), "bench", "--sizes", "ml-100k", "--factors", "4"]
+    code = main([*args, "--iterations", "2", "--compare-implicit", "--no-latency"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith("implicit is not installed in this environment, so it is not timed")
+    table = out.splitlines()[1:]
+    assert table[0].split()[:5] == ["dataset", "factors", "cg", "s/it", "exact"]
+    assert "implicit" not in table[0]
+    assert table[1].split()[:2] == ["ml-100k", "4"]
+    assert any(line.startswith("BLAS: ") for line in table)
+
+
+def test_bench_json_lists_missing_peers_and_times_the_sampled_model(run):
+    code, doc = run(
+        "bench", "--sizes", "ml-100k", "--factors", "4", "--iterations", "2",
+        "--compare-lenskit", "--model", "bayes", "--no-latency",
+    )  # fmt: skip
+    assert code == 0
+    (row,) = doc["als"]
+    if importlib.util.find_spec("lenskit") is None:
+        assert doc["missing_peers"] == ["lenskit"] and doc["peers"] == []
+        assert "lenskit_seconds_per_iteration" not in row
+    else:
+        assert row["ratio_cg_to_lenskit"] > 0
+    assert 0 < row["seconds_per_sweep_bayes"] < row["seconds_fit_bayes"]
+    assert "search_ms" not in doc and doc["blas"]
