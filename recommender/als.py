@@ -25,10 +25,12 @@ from recommender.solvers import (
     ExplicitSolver,
     GaussianPrior,
     GaussianRowSampler,
+    Job,
     Plan,
     PreferenceSolver,
     Solver,
     half_step,
+    half_steps,
 )
 
 log = logging.getLogger(__name__)
@@ -102,23 +104,26 @@ class ALSTrainer:
         try:
             for it in range(cfg.iterations):
                 t0 = time.perf_counter()
+                # the preference model is independent of the rating model, so each side's
+                # rows of both are solved in one pass (same results as one model after the other)
                 sides = (
                     (user_plan, f.item_factors, f.item_bias, f.user_factors, f.user_bias),
                     (item_plan, f.user_factors, f.user_bias, f.item_factors, f.item_bias),
                 )
-                for plan, fixed, fixed_bias, out, out_bias in sides:
+                prefs = ((f.pref_item, f.pref_user), (f.pref_user, f.pref_item))
+                for (plan, fixed, fixed_bias, out, out_bias), (pref_fixed, pref_out) in zip(
+                    sides, prefs, strict=True
+                ):
+                    solve: Solver
                     if cfg.solver == "cg":
                         solve = CGSolver(fixed, fixed_bias, mu, cfg, (out_bias, out))
                     else:
                         solve = ExplicitSolver(fixed, fixed_bias, mu, cfg)
-                    half_step(plan, solve, pool, out, out_bias)
-                if f.pref_user is not None and f.pref_item is not None:
-                    for plan, fixed, out in (
-                        (user_plan, f.pref_item, f.pref_user),
-                        (item_plan, f.pref_user, f.pref_item),
-                    ):
-                        warm = out if cfg.solver == "cg" else None
-                        half_step(plan, PreferenceSolver(fixed, cfg, warm), pool, out)
+                    jobs: list[Job] = [(solve, out, out_bias)]
+                    if pref_fixed is not None and pref_out is not None:
+                        warm = pref_out if cfg.solver == "cg" else None
+                        jobs.append((PreferenceSolver(pref_fixed, cfg, warm), pref_out, None))
+                    half_steps(plan, jobs, pool)
                 loss = objective(r, f, cfg) if track_loss else float("nan")
                 f.loss_history.append(loss)
                 log.debug("iteration %d: %.3fs loss %.4f", it + 1, time.perf_counter() - t0, loss)

@@ -319,6 +319,9 @@ class GaussianRowSampler:
 Solver = Callable[[Chunk], tuple[np.ndarray | None, np.ndarray]]
 
 
+Job = tuple[Solver, np.ndarray, np.ndarray | None]  # solver, its output factors and biases
+
+
 def half_step(
     plan: Plan,
     solve: Solver,
@@ -327,18 +330,27 @@ def half_step(
     out_bias: np.ndarray | None = None,
 ) -> None:
     """Re-solve every row of one side with `solve`, chunk by chunk, in place."""
+    half_steps(plan, [(solve, out_factors, out_bias)], pool)
 
-    def run(chunk: Chunk) -> None:
+
+def half_steps(plan: Plan, jobs: list[Job], pool: ThreadPoolExecutor | None) -> None:
+    """Re-solve every row of one side for several independent models (the rating and the
+    preference model), all their chunks in one pool pass so the threads stay evenly busy."""
+
+    def run(task: tuple[Chunk, Job]) -> None:
+        chunk, (solve, out_factors, out_bias) = task
         bias, fac = solve(chunk)
         out_factors[chunk.rows] = fac
         if out_bias is not None and bias is not None:
             out_bias[chunk.rows] = bias
 
+    tasks = [(chunk, job) for job in jobs for chunk in plan.chunks]
     if pool is None:
-        for chunk in plan.chunks:
-            run(chunk)
+        for task in tasks:
+            run(task)
     else:
-        list(pool.map(run, plan.chunks))
-    out_factors[plan.empty] = 0.0
-    if out_bias is not None:
-        out_bias[plan.empty] = 0.0
+        list(pool.map(run, tasks))
+    for _, out_factors, out_bias in jobs:
+        out_factors[plan.empty] = 0.0
+        if out_bias is not None:
+            out_bias[plan.empty] = 0.0
