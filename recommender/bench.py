@@ -100,11 +100,12 @@ def _als_one(
     data_dir: Path,
     peers: tuple[str, ...] = (),
     bayes: bool = False,
+    threads: int = 0,
 ) -> dict[str, object]:
     """Time a fit of one size in this process (called in a child); `peers` are timed on the
     same matrix in the same process, as seconds per iteration and our time over theirs."""
     matrix = bench_matrix(size, data_dir)
-    default = ALSConfig(factors=factors, iterations=iterations, implicit_factors=0)
+    default = ALSConfig(factors=factors, iterations=iterations, implicit_factors=0, threads=threads)
     timings = {
         "seconds_per_iteration": seconds_per_iteration(matrix, default),
         "seconds_per_iteration_exact": seconds_per_iteration(
@@ -125,6 +126,7 @@ def _als_one(
     return {
         "dataset": size,
         "factors": factors,
+        "threads": default.n_threads(),
         "ratings": int(matrix.nnz),
         **{key: round(value, 4) for key, value in timings.items()},
         "peak_rss_mb": round(peak, 1),
@@ -212,6 +214,7 @@ def run_bench(
     peers: list[str] | None = None,
     bayes: bool = False,
     latency: bool = True,
+    threads: int = 0,
 ) -> dict[str, object]:
     """Run every ALS size × factors in a child process, then the latency benchmarks here.
 
@@ -226,7 +229,7 @@ def run_bench(
             code = (
                 "import json,sys; from pathlib import Path; from recommender.bench import _als_one;"
                 f"print(json.dumps(_als_one({size!r}, {k}, {iterations}, "
-                f"Path({str(data_dir)!r}), {tuple(found)!r}, {bayes!r})))"
+                f"Path({str(data_dir)!r}), {tuple(found)!r}, {bayes!r}, {threads!r})))"
             )
             log.info("benchmarking ALS on %s with %d factors", size, k)
             out = subprocess.run(

@@ -213,6 +213,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
         peers=peers,
         bayes=args.model == "bayes",
         latency=not args.no_latency,
+        threads=args.threads,
     )
     _emit(args, result, bench_table(result, [missing_message(n) for n in result["missing_peers"]]))
 
@@ -327,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="bayes also times the Gibbs-sampled rating model (seconds per sweep, whole fit)",
     )
     b.add_argument("--no-latency", action="store_true", help="ALS timings only")
+    b.add_argument("--threads", type=int, default=0, help="chunk threads (0 = one per core)")
     b.set_defaults(func=cmd_bench)
     return p
 

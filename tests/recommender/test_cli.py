@@ -134,7 +134,7 @@ def test_bench_json_shape(run):
     code, doc = run("bench", "--sizes", "ml-100k", "--factors", "8", "--iterations", "1")
     assert code == 0
     (row,) = doc["als"]
-    assert row["dataset"] == "ml-100k" and row["factors"] == 8
+    assert row["dataset"] == "ml-100k" and row["factors"] == 8 and row["threads"] >= 1
     assert row["seconds_per_iteration"] > 0 and row["peak_rss_mb"] > 0
     for key in ("search_ms", "recommend_ms"):
         assert doc[key]["p50"] <= doc[key]["p99"]
@@ -191,7 +191,7 @@ def test_bench_says_plainly_when_implicit_is_not_installed(
 def test_bench_json_lists_missing_peers_and_times_the_sampled_model(run):
     code, doc = run(
         "bench", "--sizes", "ml-100k", "--factors", "4", "--iterations", "2",
-        "--compare-lenskit", "--model", "bayes", "--no-latency",
+        "--compare-lenskit", "--model", "bayes", "--no-latency", "--threads", "1",
     )  # fmt: skip
     assert code == 0
     (row,) = doc["als"]
@@ -201,4 +201,5 @@ def test_bench_json_lists_missing_peers_and_times_the_sampled_model(run):
     else:
         assert row["ratio_cg_to_lenskit"] > 0
     assert 0 < row["seconds_per_sweep_bayes"] < row["seconds_fit_bayes"]
+    assert row["threads"] == 1
     assert "search_ms" not in doc and doc["blas"]
