@@ -46,16 +46,16 @@ def implicit_seconds_per_iteration(matrix: sp.csr_matrix, cfg: ALSConfig) -> flo
 
     seen = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
     seen.data[:] = 1.0
-    model = AlternatingLeastSquares(
-        factors=cfg.factors,
-        regularization=cfg.implicit_reg,
-        alpha=cfg.implicit_alpha,
-        iterations=cfg.iterations,
-        use_cg=True,
-        random_state=cfg.seed,
-    )
-    stamps = [time.perf_counter()]
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=1, user_api="blas"):  # before construction, which checks it
+        model = AlternatingLeastSquares(
+            factors=cfg.factors,
+            regularization=cfg.implicit_reg,
+            alpha=cfg.implicit_alpha,
+            iterations=cfg.iterations,
+            use_cg=True,
+            random_state=cfg.seed,
+        )
+        stamps = [time.perf_counter()]
         model.fit(seen, show_progress=False, callback=lambda *_: stamps.append(time.perf_counter()))
     return _median_step(stamps)
 
