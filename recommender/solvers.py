@@ -134,7 +134,7 @@ class PreferenceSolver:
         self.base = gram
         self.alpha = cfg.implicit_alpha
         self.base_inv: np.ndarray | None = None
-        if self.alpha > 0 and cfg.implicit_reg > 0:
+        if warm is None and self.alpha > 0 and cfg.implicit_reg > 0:  # only exact solves use it
             self.base_inv = np.linalg.inv(gram.astype(np.float64))
 
     def __call__(self, chunk: Chunk) -> tuple[None, np.ndarray]:
