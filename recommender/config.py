@@ -49,7 +49,7 @@ class ALSConfig:
     Numerics:
 
     - solver: "cg" (default: a few warm-started conjugate-gradient steps per row, same RMSE
-      on u1..u5 and 2-5× faster) or "exact" (batched normal equations); fold-in is always
+      on u1..u5 and 1.8-3.8× faster per iteration) or "exact" (batched normal equations); fold-in is always
       an exact solve.
     - cg_steps: conjugate-gradient steps per row and half-step (>= 1); 3 reach the exact
       solver's RMSE.
