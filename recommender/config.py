@@ -49,8 +49,8 @@ class ALSConfig:
     Numerics:
 
     - solver: "cg" (default: a few warm-started conjugate-gradient steps per row, same RMSE
-      on u1..u5 and 1.8-3.8× faster per iteration) or "exact" (batched normal equations); fold-in is always
-      an exact solve.
+      on u1..u5 and 1.8-3.8× faster per iteration) or "exact" (batched normal equations);
+      fold-in is always an exact solve.
     - cg_steps: conjugate-gradient steps per row and half-step (>= 1); 3 reach the exact
       solver's RMSE.
     - seed: seed of the random initial factors, so fits are reproducible.
