@@ -203,3 +203,28 @@ def test_bench_json_lists_missing_peers_and_times_the_sampled_model(run):
     assert 0 < row["seconds_per_sweep_bayes"] < row["seconds_fit_bayes"]
     assert row["threads"] == 1
     assert "search_ms" not in doc and doc["blas"]
+
+
+def test_bench_table_prints_peer_times_and_ratios():
+    from recommender.cli import bench_table
+
+    row = {
+        "dataset": "1M",
+        "factors": 32,
+        "seconds_per_iteration": 0.05,
+        "seconds_per_iteration_exact": 0.1,
+        "seconds_per_iteration_with_preference": 0.12,
+        "implicit_seconds_per_iteration": 0.08,
+        "ratio_cg_to_implicit": 0.625,
+        "ratio_fit_to_implicit": 1.5,
+        "peak_rss_mb": 150.0,
+    }
+    blas = [{"internal_api": "openblas", "version": "0.3", "architecture": "Haswell"}]
+    blas[0]["threading_layer"] = "pthreads"
+    text = bench_table({"als": [row], "peers": ["implicit"], "blas": blas}, ["a note"])
+    lines = text.splitlines()
+    assert lines[0] == "a note"
+    assert lines[1].split()[6:9] == ["implicit", "cg/impl", "fit/impl"]
+    times = ["0.0500", "0.1000", "0.1200", "0.0800"]
+    assert lines[2].split() == ["1M", "32", *times, "0.62x", "1.50x", "150"]
+    assert lines[3] == "BLAS: openblas 0.3, kernel Haswell, pthreads threading"
