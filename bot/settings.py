@@ -12,6 +12,7 @@ from dotenv import load_dotenv
 from bot.clock import Clock
 from bot.store.postgres import is_postgres_url, safe_url
 from recommender.config import ALSConfig
+from recommender.spark_engine import DEFAULT_MASTER, SparkUnavailable, require_spark
 
 DISCORD_API_BASE = "https://discord.com/api/v10"
 
@@ -75,6 +76,21 @@ def _shards(
     return count, tuple(sorted(ids))
 
 
+def _fit_engine(env: dict[str, str], als: ALSConfig) -> str:
+    """ALS_ENGINE, checked at start-up: "spark" needs pyspark and Java installed."""
+    engine = _get(env, "ALS_ENGINE", "numpy").lower()
+    if engine not in ("numpy", "spark"):
+        raise SettingsError(f"ALS_ENGINE must be numpy or spark, got {engine!r}")
+    if engine == "spark":
+        if als.model != "als":
+            raise SettingsError("ALS_ENGINE=spark fits ALS_MODEL=als only")
+        try:
+            require_spark()
+        except SparkUnavailable as exc:
+            raise SettingsError(f"ALS_ENGINE=spark: {exc}") from None
+    return engine
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the bot reads from its environment. The token never appears in repr."""
@@ -89,6 +105,8 @@ class Settings:
     dataset: str = "ml-latest-small"
     movielens_dir: Path | None = None
     als: ALSConfig = field(default_factory=ALSConfig)
+    als_engine: str = "numpy"  # where refits run: "numpy" (in the worker) or "spark"
+    spark_master: str = DEFAULT_MASTER
     refit_interval: float = 600.0
     refit_min_changes: int = 1
     refit_memory_limit_mb: int = 0
@@ -154,6 +172,7 @@ class Settings:
             )
         except ValueError as exc:
             raise SettingsError(f"ALS settings: {exc}") from None
+        engine = _fit_engine(env, als)
         region = _get(env, "TMDB_REGION", "US").upper()
         if not (len(region) == 2 and region.isalpha()):
             raise SettingsError(f"TMDB_REGION must be a two-letter country code, got {region!r}")
@@ -197,6 +216,8 @@ class Settings:
             dataset=_get(env, "DATASET", "ml-latest-small"),
             movielens_dir=Path(ml_dir) if ml_dir else None,
             als=als,
+            als_engine=engine,
+            spark_master=_get(env, "SPARK_MASTER", DEFAULT_MASTER),
             refit_interval=_number(env, "REFIT_INTERVAL", 600.0),
             refit_min_changes=int(_number(env, "REFIT_MIN_CHANGES", 1, int)),
             refit_memory_limit_mb=int(_number(env, "REFIT_MEMORY_LIMIT_MB", 0, int)),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from dataclasses import fields
 from pathlib import Path
 
@@ -13,6 +15,14 @@ from recommender.config import ALSConfig, RankingConfig
 from recommender.data import Catalog, natural_title
 from recommender.datasets import fit_full, load_dataset, title_index
 from recommender.download import DatasetError
+from recommender.model import FitEngine
+from recommender.spark_engine import (
+    DEFAULT_MASTER,
+    IMPLICIT_REG_PARAM,
+    REG_PARAM,
+    SparkEngine,
+    SparkUnavailable,
+)
 
 log = logging.getLogger("recommender")
 
@@ -109,12 +119,29 @@ def cmd_search(args: argparse.Namespace) -> None:
     _emit(args, rows, text)
 
 
+@contextlib.contextmanager
+def _engine(args: argparse.Namespace, config: ALSConfig) -> Iterator[FitEngine | None]:
+    """The fit engine `--engine` names: None fits in this process, "spark" on Spark."""
+    if args.engine == "numpy":
+        yield None
+        return
+    with SparkEngine(
+        config,
+        master=args.spark_master,
+        reg_param=args.spark_reg_param,
+        implicit_reg_param=args.spark_implicit_reg_param,
+    ) as engine:
+        yield engine
+
+
 def cmd_fit(args: argparse.Namespace) -> None:
     """Fit on the whole dataset and write a snapshot."""
     from recommender.snapshot import save_model
 
     ml = load_dataset(args.dataset, args.data_dir)
-    model = fit_full(ml)
+    config = ALSConfig()
+    with _engine(args, config) as engine:
+        model = fit_full(ml, config, engine)
     out = args.out or args.data_dir / "models" / f"{args.dataset}.npz"
     path = save_model(model, out)
     payload = {"snapshot": str(path), "fingerprint": model.fingerprint, **model.meta}
@@ -150,7 +177,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
     ml = load_dataset(args.dataset, args.data_dir)
     config, ranking = configs_with(args.set)
-    result = evaluate(ml, _folds(args), config, ranking)
+    with _engine(args, config) as engine:
+        result = evaluate(ml, _folds(args), config, ranking, engine=engine)
     lines = [f"split {result['split']}", f"{'fold':<5} {'rmse':>7} {'mae':>7} {'fit s':>7}"]
     for row in result["folds"]:  # type: ignore[attr-defined]
         lines.append(
@@ -255,6 +283,19 @@ def bench_table(result: dict, notes: list[str]) -> str:
     return "\n".join([*notes, *lines])
 
 
+def _engine_options(p: argparse.ArgumentParser) -> None:
+    """--engine and the Spark engine's settings, for the commands that fit and report."""
+    p.add_argument("--engine", choices=("numpy", "spark"), default="numpy", help="fit engine")
+    p.add_argument("--spark-master", default=DEFAULT_MASTER, help="Spark master URL")
+    p.add_argument("--spark-reg-param", type=float, default=REG_PARAM, help="Spark ALS regParam")
+    p.add_argument(
+        "--spark-implicit-reg-param",
+        type=float,
+        default=IMPLICIT_REG_PARAM,
+        help="regParam of Spark's implicit ALS (the preference factors)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Argument parser shared by `python -m recommender` and the `movierec` script."""
     p = argparse.ArgumentParser(prog="python -m recommender", description=__doc__)
@@ -285,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="override an ALSConfig or RankingConfig field, e.g. --set implicit_reg=1",
     )
+    _engine_options(e)
     e.set_defaults(func=cmd_evaluate)
     g = sub.add_parser("evaluate-groups", help="group picks on sampled groups of test users")
     g.add_argument("--folds", default=None, help="as for evaluate")
@@ -306,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_search)
     f = sub.add_parser("fit", help="fit on the whole dataset and write a snapshot")
     f.add_argument("--out", type=Path, default=None)
+    _engine_options(f)
     f.set_defaults(func=cmd_fit)
     b = sub.add_parser("bench", help="ALS, search and recommend benchmarks")
     b.add_argument("--sizes", default="ml-100k,1M,10M")
@@ -345,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args([*(argv or sys.argv[1:]), "demo"])
     try:
         args.func(args)
-    except (ValueError, OSError, DatasetError) as exc:
+    except (ValueError, OSError, DatasetError, SparkUnavailable) as exc:
         log.error("%s", exc)
         return 2
     return 0

@@ -8,7 +8,7 @@ import numpy as np
 
 from recommender.config import ALSConfig
 from recommender.download import ensure_dataset, resolve_movielens_dir
-from recommender.model import ALSModel
+from recommender.model import ALSModel, FitEngine
 from recommender.movielens import MovieLens, load_movielens
 from recommender.priors import ItemSide
 from recommender.titles import TitleIndex
@@ -27,12 +27,14 @@ def load_dataset(
     return load_movielens(name, folder, cache_dir=data_dir / "cache")
 
 
-def fit_full(ml: MovieLens, config: ALSConfig | None = None) -> ALSModel:
+def fit_full(
+    ml: MovieLens, config: ALSConfig | None = None, engine: FitEngine | None = None
+) -> ALSModel:
     """Fit on every rating of a dataset with the catalog as the movie vocabulary (and its
-    genres and years as the sparse movies' prior)."""
+    genres and years as the sparse movies' prior); `engine` as for `ALSModel.fit`."""
     items = Vocabulary(ml.catalog.movie_ids)
     side = ItemSide.from_catalog(ml.catalog, items.ids)
-    return ALSModel.fit(ml.ratings, config, items=items, side=side)
+    return ALSModel.fit(ml.ratings, config, items=items, side=side, engine=engine)
 
 
 def rating_counts(ml: MovieLens) -> np.ndarray:

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 
 from recommender.config import ALSConfig, RankingConfig
 from recommender.data import Ratings, bit_count
-from recommender.model import ALSModel
+from recommender.model import ALSModel, FitEngine
 from recommender.movielens import MovieLens, dataset_format, load_fold
 from recommender.priors import ItemSide
 from recommender.vocab import Vocabulary
@@ -256,6 +256,7 @@ def evaluate(
     config: ALSConfig | None = None,
     ranking: RankingConfig | None = None,
     k: int = 10,
+    engine: FitEngine | None = None,
 ) -> dict[str, object]:
     """Fit on each fold's training part and score its test part: errors, fit time, ranking.
 
@@ -276,7 +277,7 @@ def evaluate(
     splits = split_folds(ml, folds)
     for fold, train, test in splits:
         start = time.perf_counter()
-        model = ALSModel.fit(train, config, items=items, ranking=ranking, side=side)
+        model = ALSModel.fit(train, config, items=items, ranking=ranking, side=side, engine=engine)
         model = model.with_genres(genre_masks)
         seconds = time.perf_counter() - start
         rmse, mae = error_metrics(model, test)

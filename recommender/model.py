@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -70,6 +71,14 @@ class _UserSide:
     users: Vocabulary
     factors: Factors
     solvers: tuple[Solver, Solver | None]
+
+
+class FitEngine(Protocol):
+    """Fits factors somewhere else than this process (a cluster); same model, same snapshot."""
+
+    def fit(self, matrix: sp.csr_matrix, user_ids: np.ndarray) -> Factors:
+        """Factors for a users×items matrix whose rows are these user ids."""
+        ...
 
 
 @dataclass
@@ -139,11 +148,13 @@ class ALSModel:
         ranking: RankingConfig | None = None,
         init: ALSModel | None = None,
         side: ItemSide | None = None,
+        engine: FitEngine | None = None,
     ) -> ALSModel:
         """Fit on (user id, movie id, stars) rows; `items` fixes the movie vocabulary.
 
         `side` (genres and years per item) pulls sparse movies toward what those predict,
         with `config.side_prior` (`recommender.priors`), and movies solved later too.
+        `engine` fits elsewhere (e.g. `recommender.spark_engine.SparkEngine`); None fits here.
         """
         config = config or ALSConfig()
         if len(ratings) == 0:
@@ -157,7 +168,11 @@ class ALSModel:
             (len(users), len(items)),
         )
         start = time.perf_counter()
-        if config.model == "bayes":  # a Gibbs chain starts afresh: no warm start
+        if engine is not None:
+            if config.model != "als":
+                raise ValueError("a fit engine fits the ALS model only (model=als)")
+            factors = engine.fit(matrix, users.ids)
+        elif config.model == "bayes":  # a Gibbs chain starts afresh: no warm start
             factors = fit_bayes(matrix, config)
         else:
             warm = init._warm_start(users, items, config) if init is not None else None

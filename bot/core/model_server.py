@@ -574,6 +574,8 @@ class ModelServer:
             s.refit_memory_limit_mb,
             tuple(sorted(self._club)),
             tuple(self._side_of(m) for m in sorted(self._club)),
+            s.als_engine,
+            s.spark_master,
         )
 
     async def _swap(self, model: ALSModel, start_seq: int) -> None:

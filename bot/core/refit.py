@@ -25,6 +25,7 @@ from recommender.model import ALSModel
 from recommender.movielens import MovieLens
 from recommender.priors import ItemSide
 from recommender.snapshot import load_model, metadata_path, read_metadata, save_model
+from recommender.spark_engine import DEFAULT_MASTER
 from recommender.vocab import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ class FitJob:
     memory_limit_mb: int = 0
     club_movies: tuple[int, ...] = ()  # movie ids the club added: items next to the catalog's
     club_side: tuple[tuple[int, int], ...] = ()  # (genre bitmask, year) per club movie
+    engine: str = "numpy"  # ALS_ENGINE: "numpy" fits here, "spark" on SPARK_MASTER
+    spark_master: str = DEFAULT_MASTER
 
 
 @dataclass(frozen=True)
@@ -102,8 +105,12 @@ def run_fit(job: FitJob) -> FitResult:
         except (ValueError, OSError) as exc:
             log.warning("not warm-starting from %s: %s", job.warm_start, exc)
     items = Vocabulary(np.concatenate([ml.catalog.movie_ids, np.asarray(job.club_movies, int)]))
-    model = ALSModel.fit(train, job.config, items=items, init=init, side=_item_side(ml, job))
-    rmse, _ = error_metrics(model, ml.ratings.subset(held))
+    if job.engine == "spark":
+        side = _item_side(ml, job)
+        model, rmse = _fit_on_spark(job, train, items, side, d_users, ml.ratings.subset(held))
+    else:
+        model = ALSModel.fit(train, job.config, items=items, init=init, side=_item_side(ml, job))
+        rmse, _ = error_metrics(model, ml.ratings.subset(held))
     seconds = time.perf_counter() - start
     save_model(
         model,
@@ -128,6 +135,25 @@ def _item_side(ml: MovieLens, job: FitJob) -> ItemSide:
     return ItemSide(
         np.concatenate([side.genres, club[:, 0]]), np.concatenate([side.years, club[:, 1]])
     )
+
+
+def _fit_on_spark(
+    job: FitJob,
+    train: Ratings,
+    items: Vocabulary,
+    side: ItemSide,
+    members: np.ndarray,
+    held: Ratings,
+) -> tuple[ALSModel, float]:
+    """Fit on Spark; only the members' user rows leave it, so the held-out MovieLens
+    ratings are scored in Spark."""
+    from recommender.spark_engine import SparkEngine
+
+    keys = np.unique(members)
+    with SparkEngine(job.config, keep=lambda ids: np.isin(ids, keys), master=job.spark_master) as e:
+        model = ALSModel.fit(train, job.config, items=items, side=side, engine=e)
+        rmse, _ = e.error_metrics(held, model)
+    return model, rmse
 
 
 def snapshot_matches(path: Path, base_fingerprint: str, config: ALSConfig) -> bool:
