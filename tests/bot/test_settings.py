@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -116,3 +119,42 @@ def test_bad_shard_settings_give_clear_errors(env, message):
 
 def test_model_dir_is_read_from_the_environment():
     assert Settings.from_env({"MODEL_DIR": "/shared/models"}).model_dir == Path("/shared/models")
+
+
+def test_the_fit_engine_defaults_to_numpy_and_must_be_known():
+    s = Settings.from_env({})
+    assert s.als_engine == "numpy" and s.spark_master == "local[*]"
+    assert Settings.from_env({"SPARK_MASTER": "spark://10.0.0.5:7077"}).spark_master == (
+        "spark://10.0.0.5:7077"
+    )
+    with pytest.raises(SettingsError, match="ALS_ENGINE must be numpy or spark"):
+        Settings.from_env({"ALS_ENGINE": "torch"})
+
+
+def test_spark_engine_without_pyspark_stops_the_bot_at_start_up(tmp_path: Path):
+    # a real start-up (`python -m bot`) in an interpreter where pyspark cannot be imported
+    code = (
+        "import sys; sys.modules['pyspark'] = None\n"
+        "from bot.__main__ import main\n"
+        "sys.exit(main([]))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(root),
+        "ALS_ENGINE": "spark",
+        "DATA_DIR": str(tmp_path / "data"),
+        "DISCORD_TOKEN": "",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2, out.stderr
+    assert "configuration error: ALS_ENGINE=spark: the Spark engine needs pyspark" in out.stderr
+    assert "pip install -e '.[spark]'" in out.stderr
+    assert not (tmp_path / "data").exists()  # stopped before touching any data
