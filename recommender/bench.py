@@ -133,6 +133,64 @@ def _als_one(
     }
 
 
+def _bench_matrix(size: str, data_dir: Path) -> sp.csr_matrix:
+    """A synthetic size from SYNTHETIC, or a dataset's users×catalog rating matrix."""
+    if size in SYNTHETIC:
+        return synthetic_matrix(*SYNTHETIC[size])
+    from recommender.datasets import load_dataset
+
+    r = load_dataset(size, data_dir, progress=False)
+    users = np.unique(r.ratings.users, return_inverse=True)[1]
+    items = np.searchsorted(r.catalog.movie_ids, r.ratings.items)
+    return to_csr(users, items, r.ratings.ratings, (int(users.max()) + 1, len(r.catalog)))
+
+
+def engine_bench(
+    sizes: list[str], data_dir: Path, repeats: int = 3, master: str = "local[*]", keep: int = 100
+) -> list[dict[str, object]]:
+    """Whole-fit seconds (default ALSConfig, preference factors included) of the NumPy engine
+    and the Spark engine, alternating, median of `repeats`; Spark keeps `keep` users' rows
+    (a club) and its session starts once, before the first timed fit (its seconds reported)."""
+    from recommender.spark_engine import SparkEngine, spark_session
+
+    config = ALSConfig()
+    start = time.perf_counter()
+    session = spark_session(master)
+    startup = time.perf_counter() - start
+    rows = []
+    try:
+        for size in sizes:
+            matrix = _bench_matrix(size, data_dir)
+            user_ids = np.arange(matrix.shape[0])
+            engine = SparkEngine(config, session, keep=lambda ids: ids < keep)
+            timings: dict[str, list[float]] = {"numpy": [], "spark": []}
+            for _ in range(repeats):
+                for name in ("numpy", "spark"):
+                    t0 = time.perf_counter()
+                    if name == "numpy":
+                        ALSTrainer(config).fit(matrix)
+                    else:
+                        engine.fit(matrix, user_ids)
+                    timings[name].append(time.perf_counter() - t0)
+                    log.info("%s %s: %.2fs", size, name, timings[name][-1])
+            engine.close()
+            numpy_s, spark_s = (float(np.median(timings[n])) for n in ("numpy", "spark"))
+            rows.append(
+                {
+                    "dataset": size,
+                    "ratings": int(matrix.nnz),
+                    "numpy_seconds": round(numpy_s, 2),
+                    "spark_seconds": round(spark_s, 2),
+                    "spark_over_numpy": round(spark_s / numpy_s, 1),
+                    "repeats": repeats,
+                    "spark_startup_seconds": round(startup, 2),
+                }
+            )
+    finally:
+        session.stop()
+    return rows
+
+
 def latency_summary(samples_ms: list[float] | np.ndarray, digits: int = 4) -> dict[str, float]:
     """Median and 99th percentile of latency samples, rounded: the one latency report format."""
     arr = np.asarray(samples_ms, dtype=np.float64)

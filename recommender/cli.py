@@ -1,4 +1,5 @@
-"""`python -m recommender`: demo, evaluate, recommend, similar, search, fit and bench."""
+"""`python -m recommender`: demo, evaluate, recommend, similar, search, fit, bench and
+bench-engines."""
 
 from __future__ import annotations
 
@@ -296,6 +297,23 @@ def _engine_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def cmd_bench_engines(args: argparse.Namespace) -> None:
+    """Whole-fit time of the NumPy and the Spark engine on the same data."""
+    from recommender.bench import engine_bench
+
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    rows = engine_bench(sizes, args.data_dir, args.repeats, args.spark_master)
+    lines = [f"{'dataset':<10} {'ratings':>10} {'numpy s':>8} {'spark s':>8} {'spark/numpy':>11}"]
+    for r in rows:
+        lines.append(
+            f"{r['dataset']:<10} {r['ratings']:>10} {r['numpy_seconds']:>8.2f} "
+            f"{r['spark_seconds']:>8.2f} {r['spark_over_numpy']:>10.1f}x"
+        )
+    if rows:
+        lines.append(f"spark session start-up {rows[0]['spark_startup_seconds']:.1f}s (once)")
+    _emit(args, rows, "\n".join(lines))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Argument parser shared by `python -m recommender` and the `movierec` script."""
     p = argparse.ArgumentParser(prog="python -m recommender", description=__doc__)
@@ -373,6 +391,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--no-latency", action="store_true", help="ALS timings only")
     b.add_argument("--threads", type=int, default=0, help="chunk threads (0 = one per core)")
     b.set_defaults(func=cmd_bench)
+    be = sub.add_parser("bench-engines", help="whole-fit time of the NumPy and Spark engines")
+    be.add_argument("--sizes", default="ml-100k,1M")
+    be.add_argument("--repeats", type=int, default=3, help="fits per engine (median)")
+    be.add_argument("--spark-master", default=DEFAULT_MASTER, help="Spark master URL")
+    be.set_defaults(func=cmd_bench_engines)
     return p
 
 

@@ -184,6 +184,8 @@ class SparkEngine:
             itemCol="item",
             ratingCol="r",
             seed=cfg.seed,
+            numUserBlocks=self._blocks(),
+            numItemBlocks=self._blocks(),
         ).fit(residual)
         log.info("spark: biases and rating factors in %.1fs", time.perf_counter() - start)
         n_users, n_items = shape
@@ -255,6 +257,8 @@ class SparkEngine:
             itemCol="item",
             ratingCol="seen",
             seed=cfg.seed,
+            numUserBlocks=self._blocks(),
+            numItemBlocks=self._blocks(),
         ).fit(ratings.select("user", "item", F.lit(1.0).alias("seen")))
         pref_item = _table(implicit.itemFactors, n_items, k, dt)
         kept = implicit.userFactors.join(keep.withColumnRenamed("user", "id"), "id")
@@ -267,6 +271,10 @@ class SparkEngine:
             roots = gram_rows(gram)[: len(rest)]
             pref_user[rest[: len(roots)]] = roots.astype(dt)
         return pref_user, pref_item
+
+    def _blocks(self) -> int:
+        """ALS blocks per side: one per core Spark has (more only adds shuffle overhead)."""
+        return max(1, self.session.sparkContext.defaultParallelism)
 
     def _indices(self, rows: np.ndarray, everyone: bool) -> DataFrame:
         """A one-column DataFrame of user indices to keep (all rows: every user in Spark)."""
