@@ -15,6 +15,7 @@ library works without it, and `require_spark` says what is missing.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import shutil
@@ -82,7 +83,14 @@ def spark_session(master: str = DEFAULT_MASTER, shuffle_partitions: int = 8) -> 
             "spark.driver.host", "127.0.0.1"
         )
     session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
+    context = session.sparkContext
+    context.setLogLevel("ERROR")
+    if context.getCheckpointDir() is None and master.startswith("local"):
+        # ALS checkpoints every 10 iterations when it can; without it, long fits overflow the
+        # JVM stack on their lineage. A cluster needs a shared directory: set it there.
+        folder = tempfile.mkdtemp(prefix="spark-checkpoints-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        context.setCheckpointDir(folder)
     return session
 
 
