@@ -68,9 +68,7 @@ def test_spark_fit_has_the_numpy_engines_shapes_and_accuracy(spark, planted):
     assert rmse < baseline - 0.1  # the factors learned the planted taste
     assert abs(rmse - error_metrics(local, test)[0]) < 0.05
     # scored in Spark against the same fit: the same figures as the driver-side metric
-    assert engine.error_metrics(test, model.items, model.rating_range) == pytest.approx(
-        error_metrics(model, test), abs=1e-4
-    )
+    assert engine.error_metrics(test, model) == pytest.approx(error_metrics(model, test), abs=1e-4)
 
 
 def test_only_kept_users_leave_spark_and_item_fold_ins_see_every_user(spark, planted):
