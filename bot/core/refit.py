@@ -4,6 +4,7 @@ fit takes down only the worker. Big arrays travel through files, not pickles."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -171,6 +172,7 @@ class WorkerError(RuntimeError):
     """The refit worker failed or died; the message says how."""
 
 
+WORKER_NICENESS = 10  # how much lower the refit worker's CPU priority is than the bot's
 HANDOFF_NAME = "discord-ratings.npz"  # every member's ratings, for the worker: never kept
 
 
@@ -208,6 +210,8 @@ def _failure_text(job: FitJob, exc: BaseException) -> str:
 def _worker_main(job: FitJob, conn: Connection, parent: int) -> None:
     """Child process entry: run the fit and send back (ok, result or error text)."""
     threading.Thread(target=_die_with_parent, args=(parent,), daemon=True).start()
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)  # on a busy machine the bot's answers come before the refit
     try:
         conn.send((True, run_fit(job)))
     except BaseException as exc:  # report everything, MemoryError included

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing.context
+import os
 import signal
 import subprocess
 import sys
@@ -14,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.model_server import InitialFitFailed
-from bot.core.refit import HANDOFF_NAME, FitJob, ProcessFitRunner
+from bot.core.refit import HANDOFF_NAME, WORKER_NICENESS, FitJob, ProcessFitRunner
 from bot.core.services import Services
 from bot.store import Store
 from recommender.config import ALSConfig
@@ -112,3 +114,24 @@ async def test_a_worker_that_cannot_start_reports_why(monkeypatch: pytest.Monkey
     job = FitJob("ml-100k", Path("."), None, Path("h.npz"), ALSConfig(), Path("s.npz"))
     with pytest.raises(OSError, match="fork refused"):  # not "can only join a started process"
         await ProcessFitRunner()(job)
+
+
+async def test_the_worker_fits_at_a_lower_cpu_priority_than_the_bot(
+    tmp_path: Path, ml100k_dir: Path
+):
+    """A refit must not take the CPU from the bot's answers on a busy machine."""
+    settings = make_settings(tmp_path, ml100k_dir)
+    runner = ProcessFitRunner()
+    seen: set[int] = set()
+    async with Store(settings.database_path) as store:
+        services = Services.build(settings, store, runner)
+        start = asyncio.create_task(services.start(periodic=False))
+        while not start.done():
+            child = runner.process
+            if child is not None and child.pid is not None:
+                with contextlib.suppress(ProcessLookupError):  # the fit may just have ended
+                    seen.add(os.getpriority(os.PRIO_PROCESS, child.pid))
+            await asyncio.sleep(0.001)
+        await start
+        await services.close()
+    assert os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS in seen
