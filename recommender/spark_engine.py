@@ -172,7 +172,6 @@ class SparkEngine:
     ) -> Factors:
         """Fit a DataFrame of (user, item, rating) indices; `keep_rows` are the user rows
         that leave Spark. Any DataFrame works, e.g. Parquet read in place on a cluster."""
-        from pyspark.ml.recommendation import ALS
         from pyspark.sql import functions as F
 
         cfg = self.config
@@ -186,17 +185,7 @@ class SparkEngine:
             .join(F.broadcast(item_bias), "item")
             .select("user", "item", (F.col("rating") - mu - F.col("ub") - F.col("ib")).alias("r"))
         )
-        explicit = ALS(
-            rank=cfg.factors,
-            maxIter=cfg.iterations,
-            regParam=self.reg_param,
-            userCol="user",
-            itemCol="item",
-            ratingCol="r",
-            seed=cfg.seed,
-            numUserBlocks=self._blocks(),
-            numItemBlocks=self._blocks(),
-        ).fit(residual)
+        explicit = self._als(rank=cfg.factors, regParam=self.reg_param, ratingCol="r").fit(residual)
         log.info("spark: biases and rating factors in %.1fs", time.perf_counter() - start)
         n_users, n_items = shape
         keep_rows = np.asarray(keep_rows, np.int64)
@@ -248,25 +237,18 @@ class SparkEngine:
         self, ratings: DataFrame, shape: tuple[int, int], keep_rows: np.ndarray, keep: DataFrame
     ) -> tuple[np.ndarray, np.ndarray]:
         """Implicit ALS on who rated what; the kept users' rows plus the Gram rows."""
-        from pyspark.ml.recommendation import ALS
         from pyspark.sql import functions as F
 
         cfg = self.config
         dt = np.dtype(cfg.dtype)
         k = cfg.implicit_factors
         n_users, n_items = shape
-        implicit = ALS(
+        implicit = self._als(
             rank=k,
-            maxIter=cfg.iterations,
             regParam=self.implicit_reg_param,
             implicitPrefs=True,
             alpha=cfg.implicit_alpha,
-            userCol="user",
-            itemCol="item",
             ratingCol="seen",
-            seed=cfg.seed,
-            numUserBlocks=self._blocks(),
-            numItemBlocks=self._blocks(),
         ).fit(ratings.select("user", "item", F.lit(1.0).alias("seen")))
         pref_item = _table(implicit.itemFactors, n_items, k, dt)
         kept = implicit.userFactors.join(keep.withColumnRenamed("user", "id"), "id")
@@ -279,6 +261,21 @@ class SparkEngine:
             roots = gram_rows(gram)[: len(rest)]
             pref_user[rest[: len(roots)]] = roots.astype(dt)
         return pref_user, pref_item
+
+    def _als(self, **params: Any) -> Any:
+        """Spark's ALS over (user, item) indices with the settings both of our models share."""
+        from pyspark.ml.recommendation import ALS
+
+        cfg = self.config
+        return ALS(
+            maxIter=cfg.iterations,
+            userCol="user",
+            itemCol="item",
+            seed=cfg.seed,
+            numUserBlocks=self._blocks(),
+            numItemBlocks=self._blocks(),
+            **params,
+        )
 
     def _blocks(self) -> int:
         """ALS blocks per side: one per core Spark has (more only adds shuffle overhead)."""

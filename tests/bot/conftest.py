@@ -67,6 +67,17 @@ def write_modern_latest_small(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
+# The same small, fast model for a bot started as a subprocess (environment variables).
+TINY_MODEL_ENV = {
+    "DATASET": "ml-100k",
+    "ALS_FACTORS": "4",
+    "ALS_ITERATIONS": "5",
+    "ALS_IMPLICIT_FACTORS": "4",
+    "ALS_REG": "0.5",
+    "REFIT_INTERVAL": "3600",
+}
+
+
 def e2e_settings(root: Path, **over: Any) -> Settings:
     """Settings for a bot on the tiny fixture dataset with a small, fast model."""
     write_ml100k(root / "movielens" / "ml-100k")

@@ -18,6 +18,7 @@ import pytest
 
 from bot.emulator import DiscordEmulator, Message
 from bot.store.cluster import FIT_LOCK
+from tests.bot.conftest import TINY_MODEL_ENV
 from tests.bot.pg_server import PostgresServer
 from tests.conftest import write_ml100k
 
@@ -164,14 +165,9 @@ async def cluster(tmp_path: Path, postgres_server: PostgresServer) -> AsyncItera
             DISCORD_API_BASE=emu.api_base,
             DISCORD_GATEWAY_URL=emu.gateway_url,
             DATABASE_URL=url,
-            DATASET="ml-100k",
             MOVIELENS_DIR=str(movielens),
             MODEL_DIR=str(tmp_path / "shared-models"),
-            ALS_FACTORS="4",
-            ALS_ITERATIONS="5",
-            ALS_IMPLICIT_FACTORS="4",
-            ALS_REG="0.5",
-            REFIT_INTERVAL="3600",
+            **TINY_MODEL_ENV,
             SHARD_COUNT="2",
             LOG_LEVEL="INFO",
         )

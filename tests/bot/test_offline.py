@@ -33,7 +33,7 @@ from bot.offline import (
     pick_options,
     run_offline,
 )
-from tests.bot.conftest import e2e_settings
+from tests.bot.conftest import TINY_MODEL_ENV, e2e_settings
 from tests.bot.history_builders import lb_ratings
 from tests.conftest import write_ml100k
 
@@ -339,12 +339,7 @@ def offline_env(root: Path) -> dict[str, str]:
         PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p),
         DATA_DIR=str(root / "data"),
         MOVIELENS_DIR=str(root / "movielens"),
-        DATASET="ml-100k",
-        ALS_FACTORS="4",
-        ALS_ITERATIONS="5",
-        ALS_IMPLICIT_FACTORS="4",
-        ALS_REG="0.5",
-        REFIT_INTERVAL="3600",
+        **TINY_MODEL_ENV,
         LOG_LEVEL="WARNING",
         DISCORD_TOKEN="",
         TMDB_API_KEY="",
