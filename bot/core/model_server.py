@@ -456,6 +456,13 @@ class ModelServer:
         """Rating changes since the data of the serving model was taken (across restarts)."""
         return self._carried + self._seq - self._fit_seq
 
+    async def changes_pending(self) -> int:
+        """Rating changes not yet in a fit: with several processes on one database, counted
+        in the database (changes through any process); alone, this process's own count."""
+        if self._cluster is not None:
+            return await self.store.fits.changes_since_fit()
+        return self.pending_changes
+
     @property
     def purge_due(self) -> bool:
         """Whether a forgotten member may still be in the snapshot on disk."""
@@ -635,12 +642,7 @@ class ModelServer:
             if self._next_refit_at is None or time.time() < self._next_refit_at:
                 continue
             try:
-                pending = (
-                    await self.store.fits.changes_since_fit()
-                    if self._cluster is not None
-                    else self.pending_changes
-                )
-                enough = pending >= self.settings.refit_min_changes
+                enough = await self.changes_pending() >= self.settings.refit_min_changes
                 due = self.failures > 0 or self._purge_due or enough
                 if due and not self.refitting:
                     await self.refit()

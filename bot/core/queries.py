@@ -324,7 +324,7 @@ class Queries:
             last_fit_rmse=last.rmse if last else None,
             last_fit_status=last.status if last else None,
             next_refit_in_s=models.next_refit_in,
-            pending_changes=models.pending_changes,
+            pending_changes=await models.changes_pending(),
             refitting=models.refitting,
             catalog=f"{self.catalog_summary()} ({models.settings.dataset})",
         )

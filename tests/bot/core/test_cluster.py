@@ -178,3 +178,12 @@ async def test_a_club_movie_added_through_one_process_can_be_rated_in_the_other(
     await first.services.clubs.remove(added.movie_id)
     await eventually(lambda: added.movie_id not in models.catalog, "the removal there")
     assert added.movie_id not in models.model.items
+
+
+async def test_status_counts_changes_made_through_every_process(two) -> None:
+    first, second = two
+    for movie in (1, 2, 3):
+        await first.services.ratings.rate(ALICE, movie, 4.0)
+    await second.services.ratings.rate(BOB, 4, 2.5)
+    for process in (first, second):
+        assert (await process.services.queries.status()).pending_changes == 4
