@@ -133,18 +133,6 @@ def _als_one(
     }
 
 
-def _bench_matrix(size: str, data_dir: Path) -> sp.csr_matrix:
-    """A synthetic size from SYNTHETIC, or a dataset's users×catalog rating matrix."""
-    if size in SYNTHETIC:
-        return synthetic_matrix(*SYNTHETIC[size])
-    from recommender.datasets import load_dataset
-
-    r = load_dataset(size, data_dir, progress=False)
-    users = np.unique(r.ratings.users, return_inverse=True)[1]
-    items = np.searchsorted(r.catalog.movie_ids, r.ratings.items)
-    return to_csr(users, items, r.ratings.ratings, (int(users.max()) + 1, len(r.catalog)))
-
-
 def engine_bench(
     sizes: list[str], data_dir: Path, repeats: int = 3, master: str = "local[*]", keep: int = 100
 ) -> list[dict[str, object]]:
@@ -160,7 +148,7 @@ def engine_bench(
     rows = []
     try:
         for size in sizes:
-            matrix = _bench_matrix(size, data_dir)
+            matrix = bench_matrix(size, data_dir)
             user_ids = np.arange(matrix.shape[0])
             engine = SparkEngine(config, session, keep=lambda ids: ids < keep)
             timings: dict[str, list[float]] = {"numpy": [], "spark": []}

@@ -268,9 +268,9 @@ class ModelServer:
             if self._member_seq.get(member, 0) == seq:
                 continue
             async with self.member_lock(member):
-                seq = await self.store.shared.member_seq(member)
+                # read before the ratings, `seq` is never newer than what they reflect
                 if self._member_seq.get(member, 0) == seq:
-                    continue
+                    continue  # folded in meanwhile, while this waited for the lock
                 ids, stars = await self._member_ratings(member)
                 self._model = _with_member(self.model, member, ids, stars)
                 self._member_seq[member] = seq
@@ -570,6 +570,7 @@ class ModelServer:
     def _job(self, handoff: Path) -> FitJob:
         """The worker's job: it writes a candidate snapshot, promoted only after the swap."""
         s = self.settings
+        club = sorted(self._club)
         return FitJob(
             s.dataset,
             s.data_dir,
@@ -579,8 +580,8 @@ class ModelServer:
             self.snapshot_path.with_name(f"{s.dataset}.next.npz"),
             self.snapshot_path if self._model is not None else None,
             s.refit_memory_limit_mb,
-            tuple(sorted(self._club)),
-            tuple(self._side_of(m) for m in sorted(self._club)),
+            tuple(club),
+            tuple(self._side_of(m) for m in club),
             s.als_engine,
             s.spark_master,
         )
